@@ -1,0 +1,45 @@
+"""Simulator settings. Defaults follow challenges.md §6 (lifetimes) and the bootstrap contract."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from simulator.verification.policy import VerificationPolicy
+
+MINUTE = 60.0
+HOUR = 3600.0
+DAY = 86400.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Lifetimes:
+    registration_code: float = 4 * HOUR
+    login_code: float = 10 * MINUTE
+    recovery_code: float = 10 * MINUTE
+    registration_challenge: float = 1 * HOUR
+    recovery_challenge: float = 1 * HOUR
+    login_challenge: float = 5 * MINUTE
+    action_challenge: float = 5 * MINUTE
+    credential_challenge: float = 5 * MINUTE
+    user_action_token: float = 5 * MINUTE
+    login_token: float = 1 * HOUR
+    credential_code_max: float = 1 * MINUTE
+    access_token_days_default: int = 730
+    access_token_days_max: int = 730
+
+
+@dataclass(frozen=True, kw_only=True)
+class SimulatorConfig:
+    rp_id: str = "localhost"
+    origin: str = "http://localhost:3000"
+    rp_name: str = "dfns-sim"
+    org_name: str = "Default Org"
+    app_name: str = "Default Application"
+    issuer: str = "auth.dfns.io"
+    seed: int | None = None
+    lifetimes: Lifetimes = field(default_factory=Lifetimes)
+    policy: VerificationPolicy = field(default_factory=VerificationPolicy)
+    # The docs era required X-DFNS-NONCE; current SDKs never send it (spec README row 2).
+    require_nonce: bool = False
+    nonce_tolerance: float = 5 * MINUTE
+    max_body_bytes: int = 1_000_000

@@ -1,0 +1,1 @@
+"""The thin HTTP skin: routes parse, call a service, render."""

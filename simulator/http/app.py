@@ -1,0 +1,230 @@
+"""Starlette application: one generic endpoint enforces every route's declarations.
+
+Order per request (endpoints.md §9 access-check order): body size → JSON → application →
+nonce → caller → permissions → schema → user-action token → handler → render. Any
+:class:`ApiError` becomes the Dfns error envelope; anything else is a bug and still answers
+in the envelope (500) without losing state.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from simulator import errors
+from simulator.errors import ApiError
+from simulator.http.routing import AUTH, NONE, SA, TEMP, RouteSpec
+from simulator.models import Application, Challenge, UserActionToken
+from simulator.services import actions, permissions
+from simulator.services.core import Core
+from simulator.services.identity import Caller, resolve_caller, resolve_temp_token
+
+log = logging.getLogger("dfns_sim.http")
+
+JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+@dataclass
+class Call:
+    """What a handler sees: the validated request and the resolved identities."""
+
+    core: Core
+    route: RouteSpec
+    method: str
+    path: str
+    params: dict[str, str]
+    query: dict[str, Any]
+    headers: dict[str, str]
+    raw_body: bytes
+    body: Any = None
+    app: Application | None = None
+    caller: Caller | None = None
+    temp: Challenge | None = None
+    user_action: UserActionToken | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def org_id(self) -> str:
+        if self.caller is not None:
+            return self.caller.org_id
+        if self.temp is not None:
+            return self.temp.org_id
+        if self.app is not None:
+            return self.app.org_id
+        return self.core.default_org_id
+
+    def require_caller(self) -> Caller:
+        if self.caller is None:  # pragma: no cover - guaranteed by the route declaration
+            raise errors.unauthorized()
+        return self.caller
+
+
+def error_body(status: int, message: str, details: Mapping[str, Any] | None = None,
+               code: str | None = None, error_id: str = "") -> dict[str, Any]:
+    inner: dict[str, Any] = {"id": error_id, "status": status, "message": message}
+    if details:
+        inner["details"] = dict(details)
+    if code:
+        inner["code"] = code
+    # The top-level copy serves clients that read body.message (errors.md §1).
+    return {"error": inner, "message": message}
+
+
+def _error_id() -> str:
+    return str(time.time_ns())
+
+
+async def _read_body(receive: Callable, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, f"request body too large (limit {limit} bytes)")
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+async def send_json(send: Callable, status: int, body: Any, headers: Iterable[tuple[bytes, bytes]] = ()) -> None:
+    payload = json.dumps(body, separators=(",", ":")).encode()
+    raw_headers = [*JSON_HEADERS, (b"content-length", str(len(payload)).encode()), *headers]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+class Endpoint:
+    """The ASGI callable behind one :class:`RouteSpec`."""
+
+    def __init__(self, core: Core, spec: RouteSpec) -> None:
+        self.core = core
+        self.spec = spec
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        core = self.core
+        core.verify_seconds = 0.0
+        started = time.perf_counter()
+        extra_headers: dict[str, str] = {}
+        try:
+            raw = await _read_body(receive, core.config.max_body_bytes)
+            call = self._prepare(scope, raw)
+            result = self.spec.handler(call)
+            status, body = result if isinstance(result, tuple) else (200, result)
+            extra_headers = call.response_headers
+        except ApiError as exc:
+            status = exc.status
+            body = error_body(exc.status, exc.message, exc.details, exc.code, _error_id())
+            extra_headers = exc.headers
+        except Exception:  # noqa: BLE001 - a bug must not take the server down or leak details
+            log.exception("unhandled error in %s %s", self.spec.method, self.spec.path)
+            status, body = 500, error_body(500, "Internal Server Error", error_id=_error_id())
+        total_ms = (time.perf_counter() - started) * 1000
+        timing = f"verify;dur={core.verify_seconds * 1000:.3f}, app;dur={total_ms:.3f}"
+        headers = [(b"server-timing", timing.encode())]
+        headers += [(k.lower().encode(), v.encode()) for k, v in extra_headers.items()]
+        await send_json(send, status, body, headers)
+
+    def _prepare(self, scope: dict, raw: bytes) -> Call:
+        core, spec = self.core, self.spec
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        call = Call(core=core, route=spec, method=scope["method"], path=scope["path"],
+                    params=dict(scope.get("path_params", {})), query=query, headers=headers,
+                    raw_body=raw)
+        parsed: Any = None
+        if raw.strip():
+            try:
+                parsed = json.loads(raw)
+            except (ValueError, UnicodeDecodeError):
+                raise ApiError(400, "request body is not valid JSON", code="invalid_json") from None
+        # 1. caller identity decides the org for everything after it
+        if spec.caller in (AUTH, SA):
+            call.caller = resolve_caller(core, headers.get("authorization"))
+        elif spec.caller == TEMP:
+            call.temp = resolve_temp_token(core, headers.get("authorization"), kinds=spec.temp_kinds)
+        # 2. application (X-DFNS-APPID optional: spec README row 1)
+        call.app = self._application(call, headers.get("x-dfns-appid"), parsed)
+        # 3. nonce (optional unless configured strict: row 2)
+        nonce = headers.get("x-dfns-nonce")
+        if nonce is not None or core.config.require_nonce:
+            from simulator.services.nonces import check_nonce
+
+            check_nonce(core, nonce)
+        # 4. service-account-only endpoints, then permissions
+        if spec.caller == SA and not call.require_caller().is_service_account:
+            caller = call.require_caller()
+            raise errors.not_permitted(caller.user.kind, caller.user.id, spec.sa_operation or spec.path)
+        permissions.check(core, app=call.app, caller=call.caller, operations=spec.operations,
+                          app_only=spec.app_only or spec.caller in (NONE, TEMP))
+        # 5. schema
+        if spec.body is not None:
+            call.body = spec.body.validate(parsed if parsed is not None else {}, "")
+        else:
+            call.body = parsed
+        if spec.query is not None:
+            call.query = spec.query.validate(query, "query")
+        # 6. user action, last: a token is only consumed by a request that is otherwise valid
+        if spec.user_action:
+            call.user_action = actions.redeem(
+                core, call.require_caller(), headers.get("x-dfns-useraction"),
+                method=call.method, path=call.path, body=raw,
+            )
+        return call
+
+    def _application(self, call: Call, app_id: str | None, parsed: Any) -> Application:
+        core = self.core
+        if app_id:
+            app: Application | None = core.store.get("apps", app_id.strip())
+            if app is None or not app.is_active or app.is_archived:
+                raise errors.unauthorized(errors.APP_INVALID)
+            if call.caller is not None and app.org_id != call.caller.org_id:
+                raise errors.unauthorized(errors.APP_INVALID)
+            return app
+        org_id = ""
+        if call.caller is not None:
+            org_id = call.caller.org_id
+        elif call.temp is not None:
+            org_id = call.temp.org_id
+        elif isinstance(parsed, dict):
+            candidate = parsed.get("orgId") or parsed.get("tenantId")
+            if isinstance(candidate, str) and core.org(candidate) is not None:
+                org_id = candidate
+        return core.default_app(org_id or core.default_org_id)
+
+
+def build_app(core: Core, routes: Iterable[RouteSpec], extra_routes: Iterable[Route] = ()) -> Starlette:
+    starlette_routes = [
+        Route(spec.path, endpoint=Endpoint(core, spec), methods=[spec.method]) for spec in routes
+    ]
+    app = Starlette(routes=[*extra_routes, *starlette_routes])
+
+    async def not_found(request: Any, exc: Any) -> Any:
+        from starlette.responses import JSONResponse
+
+        status = getattr(exc, "status_code", 404)
+        message = "route not found" if status == 404 else "method not allowed"
+        return JSONResponse(error_body(status, message, {"path": request.url.path}, error_id=_error_id()),
+                            status_code=status)
+
+    async def server_error(request: Any, exc: Any) -> Any:
+        from starlette.responses import JSONResponse
+
+        return JSONResponse(error_body(500, "Internal Server Error", error_id=_error_id()), status_code=500)
+
+    app.add_exception_handler(404, not_found)
+    app.add_exception_handler(405, not_found)
+    app.add_exception_handler(500, server_error)
+    return app

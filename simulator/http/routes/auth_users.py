@@ -1,0 +1,65 @@
+"""User routes (endpoints.md §7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simulator import errors
+from simulator.http.app import Call
+from simulator.http.routing import AUTH, RouteTable
+from simulator.http.schema import NAME, Bool, Obj, Str
+from simulator.models import CUSTOMER_EMPLOYEE, User
+from simulator.services import permissions, users
+from simulator.services.pagination import paginate
+
+routes = RouteTable("Users")
+
+TYPE_OPERATION = {CUSTOMER_EMPLOYEE: "Auth:Types:Employee", "EndUser": "Auth:Types:EndUser"}
+
+
+def require_type(call: Call, kind: str) -> None:
+    """Kind-dependent operations (``Auth:Types:*``) are checked once the target is known."""
+    operation = TYPE_OPERATION.get(kind)
+    if operation:
+        permissions.check(call.core, app=call.app, caller=call.caller, operations=(operation,))
+
+
+@routes.route("GET", "/auth/users", caller=AUTH, operations=("Auth:Users:Read",),
+              query=Obj(optional={"limit": Str(max_length=10), "paginationToken": Str(max_length=500),
+                                  "kind": Str(enum=("CustomerEmployee", "EndUser"))}))
+def list_users(call: Call) -> Any:
+    """List users."""
+    caller = call.require_caller()
+    kind = call.query.get("kind")
+    rows = [u for u in call.core.store.scan("users")
+            if u.org_id == caller.org_id and not u.is_archived and (kind is None or u.kind == kind)]
+    return paginate(call, rows, key=lambda u: u.id, render=lambda u: users.user_view(call.core, u))
+
+
+@routes.route("POST", "/auth/users", caller=AUTH, user_action=True, operations=("Auth:Users:Create",),
+              body=Obj(required={"email": NAME, "kind": Str(enum=("CustomerEmployee", "EndUser"))},
+                       optional={"externalId": Str(max_length=500), "isSSORequired": Bool(),
+                                 "registration": Str(enum=("Direct", "Delegated")),
+                                 "publicKey": Str(max_length=10_000)}))
+def create_user(call: Call) -> Any:
+    """Create user."""
+    caller = call.require_caller()
+    require_type(call, call.body["kind"])
+    if call.body["kind"] == "EndUser" and call.body.get("registration") == "Direct":
+        raise errors.bad_request("EndUser accounts only support Delegated registration",
+                                 field="registration")
+    user = users.create_user(call.core, org_id=caller.org_id, username=call.body["email"],
+                             kind=call.body["kind"], registration=call.body.get("registration"),
+                             external_id=call.body.get("externalId"),
+                             is_sso_required=bool(call.body.get("isSSORequired")))
+    return users.user_view(call.core, user)
+
+
+def _target(call: Call) -> User:
+    return users.get_user(call.core, call.require_caller().org_id, call.params["userId"])
+
+
+@routes.route("GET", "/auth/users/{userId}", caller=AUTH, operations=("Auth:Users:Read",))
+def get_user(call: Call) -> Any:
+    """Get user."""
+    return users.user_view(call.core, _target(call))

@@ -1,0 +1,214 @@
+"""A tiny declarative schema for request bodies and queries.
+
+Each route declares what it accepts; the skin validates before the service runs (malformed
+input is a 400 naming the field, never a 500), and the same declarations render the OpenAPI
+document served at ``/_sim/openapi.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from simulator.errors import ApiError
+
+
+def _fail(path: str, message: str) -> ApiError:
+    return ApiError(400, message, details={"field": path or "body"}, code="invalid_request")
+
+
+@dataclass(frozen=True)
+class Schema:
+    def validate(self, value: Any, path: str) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def openapi(self) -> dict[str, Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Str(Schema):
+    enum: Sequence[str] | None = None
+    min_length: int = 0
+    max_length: int = 100_000
+
+    def validate(self, value: Any, path: str) -> Any:
+        if not isinstance(value, str):
+            raise _fail(path, f"{path} must be a string")
+        if self.enum is not None and value not in self.enum:
+            raise _fail(path, f"invalid {path}: expected one of {', '.join(self.enum)}")
+        if len(value) < self.min_length:
+            raise _fail(path, f"{path} is required" if not value else f"{path} is too short")
+        if len(value) > self.max_length:
+            raise _fail(path, f"{path} is too long")
+        return value
+
+    def openapi(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "string", "maxLength": self.max_length}
+        if self.enum is not None:
+            out["enum"] = list(self.enum)
+        if self.min_length:
+            out["minLength"] = self.min_length
+        return out
+
+
+@dataclass(frozen=True)
+class Int(Schema):
+    minimum: int | None = None
+    maximum: int | None = None
+
+    def validate(self, value: Any, path: str) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _fail(path, f"{path} must be an integer")
+        if self.minimum is not None and value < self.minimum:
+            raise _fail(path, f"invalid {path}: must be at least {self.minimum}")
+        if self.maximum is not None and value > self.maximum:
+            raise _fail(path, f"invalid {path}: must be at most {self.maximum}")
+        return value
+
+    def openapi(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "integer"}
+        if self.minimum is not None:
+            out["minimum"] = self.minimum
+        if self.maximum is not None:
+            out["maximum"] = self.maximum
+        return out
+
+
+@dataclass(frozen=True)
+class Bool(Schema):
+    def validate(self, value: Any, path: str) -> Any:
+        if not isinstance(value, bool):
+            raise _fail(path, f"{path} must be a boolean")
+        return value
+
+    def openapi(self) -> dict[str, Any]:
+        return {"type": "boolean"}
+
+
+@dataclass(frozen=True)
+class StrOrNumber(Schema):
+    """An ISO-8601 string or an epoch number (credential-code ``expiration``)."""
+
+    def validate(self, value: Any, path: str) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise _fail(path, f"{path} must be an ISO-8601 string or a number")
+        return value
+
+    def openapi(self) -> dict[str, Any]:
+        return {"oneOf": [{"type": "string", "maxLength": 64}, {"type": "number"}]}
+
+
+@dataclass(frozen=True)
+class Array(Schema):
+    items: Schema
+    max_items: int = 1000
+    min_items: int = 0
+
+    def validate(self, value: Any, path: str) -> Any:
+        if not isinstance(value, list):
+            raise _fail(path, f"{path} must be an array")
+        if len(value) > self.max_items:
+            raise _fail(path, f"{path} has too many items")
+        if len(value) < self.min_items:
+            raise _fail(path, f"{path} must have at least {self.min_items} item(s)")
+        return [self.items.validate(v, f"{path}[{i}]") for i, v in enumerate(value)]
+
+    def openapi(self) -> dict[str, Any]:
+        out = {"type": "array", "items": self.items.openapi(), "maxItems": self.max_items}
+        if self.min_items:
+            out["minItems"] = self.min_items
+        return out
+
+
+@dataclass(frozen=True)
+class AnyJson(Schema):
+    def validate(self, value: Any, path: str) -> Any:
+        return value
+
+    def openapi(self) -> dict[str, Any]:
+        return {}
+
+
+@dataclass(frozen=True)
+class Obj(Schema):
+    required: Mapping[str, Schema] = field(default_factory=dict)
+    optional: Mapping[str, Schema] = field(default_factory=dict)
+    # Dfns accepts extra members on most bodies (clients add fields over time); routes that
+    # the SDK-era schema closes (e.g. PAT creation) set this to False.
+    extra: bool = True
+    # Alternative spellings accepted on input (spec README rows 4 and 19).
+    aliases: Mapping[str, str] = field(default_factory=dict)
+
+    def validate(self, value: Any, path: str) -> Any:
+        if not isinstance(value, dict):
+            raise _fail(path, f"{path or 'body'} must be a JSON object")
+        data = dict(value)
+        for alias, canonical in self.aliases.items():
+            if alias in data and canonical not in data:
+                data[canonical] = data.pop(alias)
+        out: dict[str, Any] = {}
+        prefix = f"{path}." if path else ""
+        for name, schema in self.required.items():
+            if name not in data or data[name] is None:
+                raise _fail(prefix + name, f"{prefix}{name} is required")
+            out[name] = schema.validate(data[name], prefix + name)
+        for name, schema in self.optional.items():
+            if name in data and data[name] is not None:
+                out[name] = schema.validate(data[name], prefix + name)
+        unknown = [k for k in data if k not in self.required and k not in self.optional]
+        if unknown and not self.extra:
+            raise _fail(prefix + unknown[0], f"unknown field {prefix}{unknown[0]}")
+        if self.extra:
+            for k in unknown:
+                out.setdefault(k, data[k])
+        return out
+
+    def openapi(self) -> dict[str, Any]:
+        props = {k: v.openapi() for k, v in {**self.required, **self.optional}.items()}
+        out: dict[str, Any] = {"type": "object", "properties": props}
+        if self.required:
+            out["required"] = list(self.required)
+        if not self.extra:
+            out["additionalProperties"] = False
+        return out
+
+
+# -- shared shapes --------------------------------------------------------------------------
+ID = Str(min_length=1, max_length=200)
+TOKEN = Str(min_length=1, max_length=4000)
+TEXT = Str(max_length=10_000)
+NAME = Str(min_length=1, max_length=500)
+B64 = Str(min_length=1, max_length=200_000)
+
+CREDENTIAL_INFO = Obj(
+    optional={
+        "credId": B64,
+        "clientData": B64,
+        "attestationData": B64,
+        "password": Str(max_length=1000),
+        "otpCode": Str(max_length=100),
+    }
+)
+CREDENTIAL_ATTESTATION = Obj(
+    required={"credentialKind": Str(min_length=1, max_length=64), "credentialInfo": CREDENTIAL_INFO},
+    optional={"encryptedPrivateKey": Str(max_length=200_000), "credentialName": Str(max_length=500)},
+    aliases={"kind": "credentialKind"},
+)
+CREDENTIAL_ASSERTION_INFO = Obj(
+    required={"credId": B64, "clientData": B64, "signature": B64},
+    optional={
+        "authenticatorData": B64,
+        "userHandle": Str(max_length=10_000),
+        "algorithm": Str(max_length=64),
+    },
+)
+ASSERTION = Obj(
+    required={"kind": Str(min_length=1, max_length=64)},
+    optional={
+        "credentialAssertion": CREDENTIAL_ASSERTION_INFO,
+        "password": Str(max_length=1000),
+        "otpCode": Str(max_length=100),
+    },
+)

@@ -1,0 +1,56 @@
+"""Identifiers and randomness, seedable so a failing run can be replayed.
+
+Server ids follow the observed Dfns form ``<prefix>-<5>-<5>-<16>`` in lowercase base-36.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import secrets
+import threading
+
+_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+class Randomness:
+    """Source of ids, challenges and codes. Cryptographically random unless seeded."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._lock = threading.Lock()
+        self.reseed(seed)
+
+    def reseed(self, seed: int | None) -> None:
+        with self._lock:
+            self.seed = seed
+            self._rng: random.Random | None = None if seed is None else random.Random(seed)
+
+    def token_bytes(self, n: int) -> bytes:
+        if self._rng is None:
+            return secrets.token_bytes(n)
+        with self._lock:
+            return self._rng.randbytes(n)
+
+    def _choices(self, alphabet: str, n: int) -> str:
+        raw = self.token_bytes(n * 2)
+        size = len(alphabet)
+        return "".join(alphabet[int.from_bytes(raw[i : i + 2], "big") % size] for i in range(0, 2 * n, 2))
+
+    def new_id(self, prefix: str) -> str:
+        body = self._choices(_ALPHABET, 26)
+        return f"{prefix}-{body[:5]}-{body[5:10]}-{body[10:]}"
+
+    def code(self, groups: int, size: int) -> str:
+        """Human-typed codes such as ``A7U-KY6-9PT`` (credential) or ``1234-...`` forms."""
+        text = self._choices(_CODE_ALPHABET, groups * size)
+        return "-".join(text[i : i + size] for i in range(0, groups * size, size))
+
+    def hex(self, n_bytes: int) -> str:
+        return self.token_bytes(n_bytes).hex()
+
+    def derive_secret(self, label: str) -> bytes:
+        """A 32-byte secret: random, or derived from the seed so tokens are replayable too."""
+        if self.seed is None:
+            return secrets.token_bytes(32)
+        return hashlib.sha256(f"dfns-sim:{self.seed}:{label}".encode()).digest()

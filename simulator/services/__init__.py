@@ -1,0 +1,1 @@
+"""Domain services: plain functions over :class:`simulator.services.core.Core`, no HTTP."""

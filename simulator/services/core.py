@@ -1,0 +1,104 @@
+"""The state holder every service works on: store, clock, randomness, token signer, config."""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+from simulator.clock import Clock
+from simulator.config import SimulatorConfig
+from simulator.errors import ApiError
+from simulator.ids import Randomness
+from simulator.models import Application, OutboxMessage, Org
+from simulator.store import InMemoryStore, Store
+from simulator.tokens import TokenSigner
+
+# Secondary indexes the services query by. Index functions read entity attributes only.
+INDEXES: dict[str, dict[str, Any]] = {
+    "users": {"org_username": lambda u: (u.org_id, u.username.lower())},
+    "credentials": {
+        "user": lambda c: c.user_id,
+        "org_cred_id": lambda c: (c.org_id, c.cred_id.rstrip("=")),
+    },
+    "tokens": {"user": lambda t: t.user_id or None, "app": lambda t: t.app_id or None},
+    "apps": {"org": lambda a: a.org_id},
+    "assignments": {
+        "identity": lambda a: a.identity_id,
+        "permission": lambda a: a.permission_id,
+    },
+    "permissions": {"org": lambda p: p.org_id},
+    "outbox": {"org": lambda m: m.org_id},
+    "codes": {"user": lambda c: c.user_id},
+}
+
+
+class Core:
+    """Everything a service needs; one per simulator instance, shared by both doors."""
+
+    def __init__(
+        self,
+        config: SimulatorConfig,
+        *,
+        store: Store | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock or Clock()
+        self.random = Randomness(config.seed)
+        self.store: Store = store or InMemoryStore(INDEXES)
+        self.tokens = TokenSigner(self.random.derive_secret("jwt"))
+        self.default_org_id: str = ""
+        self.verify_seconds = 0.0  # accumulated by verification calls, read by the skin
+        self.extensions: dict[str, Any] = {}
+
+    # -- small helpers used everywhere ------------------------------------------------
+    def now(self) -> float:
+        return self.clock.now()
+
+    def new_id(self, prefix: str) -> str:
+        return self.random.new_id(prefix)
+
+    def new_challenge(self) -> str:
+        from simulator.encoding import b64url_encode
+
+        return b64url_encode(("ch-" + self.new_id("x")[2:]).encode())
+
+    @contextmanager
+    def timed_verification(self) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.verify_seconds += time.perf_counter() - start
+
+    def org(self, org_id: str) -> Org | None:
+        return self.store.get("orgs", org_id)
+
+    def default_app(self, org_id: str) -> Application:
+        for app in self.store.find("apps", "org", org_id):
+            if app.is_default and app.is_active and not app.is_archived:
+                return app
+        raise ApiError(401, "application not found or inactive")
+
+    def send_mail(
+        self, *, org_id: str, to: str, kind: str, subject: str, body: str,
+        code: str | None = None, user_id: str = "",
+    ) -> OutboxMessage:
+        message = OutboxMessage(
+            id=self.new_id("em"), org_id=org_id, to=to, kind=kind, subject=subject,
+            body=body, code=code, user_id=user_id, date_sent=self.now(),
+        )
+        self.store.put("outbox", message.id, message)
+        return message
+
+    def outbox(self, org_id: str | None = None) -> list[OutboxMessage]:
+        rows = self.store.scan("outbox") if org_id is None else self.store.find("outbox", "org", org_id)
+        return sorted(rows, key=lambda m: m.date_sent)
+
+    def replace(self, table: str, key: str, entity: Any, **changes: Any) -> Any:
+        updated = replace(entity, **changes)
+        self.store.put(table, key, updated)
+        return updated

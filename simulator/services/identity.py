@@ -1,0 +1,177 @@
+"""Who is calling: bearer tokens (login, PAT, service account, temporary) and their records.
+
+A token is a signed JWT naming a server-side record; the record decides whether it still
+works (logout, deactivation, archival, recovery and expiry all revoke server-side).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from simulator import errors
+from simulator.errors import ApiError
+from simulator.models import (
+    TOKEN_LOGIN,
+    AccessToken,
+    Application,
+    Challenge,
+    User,
+)
+from simulator.services.core import Core
+from simulator.tokens import APP_METADATA, USERNAME_CLAIM
+
+AUDIENCE = "dfns:auth:user"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Caller:
+    """An authenticated identity: the user (or service account) and the token it presented."""
+
+    user: User
+    token: AccessToken
+
+    @property
+    def org_id(self) -> str:
+        return self.user.org_id
+
+    @property
+    def is_service_account(self) -> bool:
+        return self.user.is_service_account
+
+    @property
+    def is_token_credential(self) -> bool:
+        """PAT and service-account tokens sign only with their own key credential."""
+        return self.token.kind in ("Pat", "ServiceAccount")
+
+
+def issue_jwt(core: Core, *, org_id: str, user: User | None, token_id: str, kind: str,
+              expires_at: float, extra: dict | None = None) -> str:
+    now = core.now()
+    metadata = {"orgId": org_id, "tokenKind": kind, "tokenId": token_id}
+    if user is not None:
+        metadata["userId"] = user.id
+    claims = {
+        "iss": core.config.issuer,
+        "aud": AUDIENCE,
+        "sub": org_id,
+        "iat": int(now),
+        "exp": int(expires_at) if expires_at else int(now + 3600),
+        "jti": token_id,
+        APP_METADATA: metadata,
+    }
+    if user is not None:
+        claims[USERNAME_CLAIM] = user.username
+    if extra:
+        claims.update(extra)
+    return core.tokens.issue(claims)
+
+
+def issue_access_token(core: Core, record: AccessToken, user: User | None) -> str:
+    core.store.put("tokens", record.id, record)
+    return issue_jwt(core, org_id=record.org_id, user=user, token_id=record.id,
+                     kind=record.kind, expires_at=record.expires_at)
+
+
+def new_login_session(core: Core, user: User, *, app: Application,
+                      delegated_by: str | None = None) -> str:
+    """Create a login session record and its bearer token."""
+    now = core.now()
+    record = AccessToken(
+        id=core.new_id("to"), org_id=user.org_id, kind=TOKEN_LOGIN, user_id=user.id,
+        app_id=app.id, expires_at=now + core.config.lifetimes.login_token,
+        delegated_by=delegated_by, date_created=now,
+    )
+    return issue_access_token(core, record, user)
+
+
+def _bearer(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, value = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def resolve_caller(core: Core, authorization: str | None) -> Caller:
+    """The caller of an authenticated endpoint, or 401 ``Not Authorized.``."""
+    token_text = _bearer(authorization)
+    if token_text is None:
+        raise errors.unauthorized()
+    now = core.now()
+    claims = core.tokens.decode(token_text, now=now)
+    if claims is None:
+        raise errors.unauthorized()
+    meta = claims.get(APP_METADATA) or {}
+    if meta.get("tokenKind") in ("Temp", "Recovery", "Code"):
+        raise errors.unauthorized()
+    record: AccessToken | None = core.store.get("tokens", str(claims.get("jti")))
+    if record is None or not record.is_active or record.is_archived:
+        raise errors.unauthorized()
+    if record.expires_at and record.expires_at <= now:
+        raise errors.unauthorized()
+    user: User | None = core.store.get("users", record.user_id)
+    if user is None or user.is_archived or not user.is_active:
+        raise errors.unauthorized()
+    if record.parent_token_id:
+        parent = core.store.get("tokens", record.parent_token_id)
+        if parent is None or not parent.is_active or parent.is_archived:
+            raise errors.unauthorized()
+    if record.delegated_by:
+        sa = core.store.get("users", record.delegated_by)
+        if sa is None or not sa.is_active or sa.is_archived:
+            raise errors.unauthorized()
+    return Caller(user=user, token=record)
+
+
+def resolve_temp_token(core: Core, authorization: str | None, *, kinds: tuple[str, ...]) -> Challenge:
+    """The registration / recovery session named by a ``temporaryAuthenticationToken``."""
+    token_text = _bearer(authorization)
+    if token_text is None:
+        raise errors.unauthorized()
+    claims = core.tokens.decode(token_text, now=core.now())
+    if claims is None:
+        raise errors.unauthorized()
+    meta = claims.get(APP_METADATA) or {}
+    if meta.get("tokenKind") not in ("Temp", "Recovery"):
+        raise errors.unauthorized()
+    challenge: Challenge | None = core.store.get("challenges", str(claims.get("jti")))
+    if challenge is None or challenge.kind not in kinds:
+        raise errors.unauthorized()
+    if challenge.used or challenge.expires_at <= core.now():
+        raise errors.unauthorized()
+    return challenge
+
+
+def challenge_token(core: Core, challenge: Challenge, *, temp: bool = False) -> str:
+    """``challengeIdentifier`` / ``temporaryAuthenticationToken`` for a challenge session."""
+    kind = ("Recovery" if challenge.kind == "recovery" else "Temp") if temp else "Challenge"
+    user = core.store.get("users", challenge.user_id)
+    return issue_jwt(core, org_id=challenge.org_id, user=user, token_id=challenge.id,
+                     kind=kind, expires_at=challenge.expires_at)
+
+
+def resolve_challenge(core: Core, identifier: str, *, kind: str) -> Challenge:
+    """A live challenge named by a ``challengeIdentifier``; 400 otherwise."""
+    claims = core.tokens.decode(identifier, now=core.now()) if isinstance(identifier, str) else None
+    if claims is None:
+        raise ApiError(400, errors.CHALLENGE_INVALID)
+    challenge: Challenge | None = core.store.get("challenges", str(claims.get("jti")))
+    if challenge is None or challenge.kind != kind or challenge.used:
+        raise ApiError(400, errors.CHALLENGE_INVALID)
+    if challenge.expires_at <= core.now():
+        raise ApiError(400, errors.CHALLENGE_INVALID)
+    return challenge
+
+
+def consume_challenge(core: Core, challenge: Challenge, *, temp: bool = False) -> None:
+    """Mark a challenge used exactly once; a concurrent second completion is rejected.
+
+    Sessions named by a temporary bearer token answer 401 like any dead bearer; sessions named
+    by a ``challengeIdentifier`` answer 400 ``Challenge token is not valid.``.
+    """
+    with core.store.transaction() as tx:
+        current = tx.get("challenges", challenge.id)
+        if current is None or current.used or current.expires_at <= core.now():
+            raise errors.unauthorized() if temp else ApiError(400, errors.CHALLENGE_INVALID)
+        tx.put("challenges", challenge.id, replace(current, used=True))

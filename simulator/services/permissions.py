@@ -1,0 +1,145 @@
+"""Operation-based authorisation (endpoints.md §9 access-check order, §12 names).
+
+An identity's operations are the union of its active permission assignments (and, for users,
+their groups'); the managed ``DfnsFullAdminAccess`` holds every operation. A request is allowed
+when the application allows it and, for authenticated calls, the user allows it and — for PATs
+and service-account tokens carrying their own permission — the token allows it too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from simulator import errors
+from simulator.models import Application, Assignment, Permission
+from simulator.services.core import Core
+from simulator.services.identity import Caller
+
+FULL_ADMIN = "DfnsFullAdminAccess"
+DEFAULT_END_USER = "DfnsDefaultEndUserAccess"
+ALL_OPERATIONS = "*"
+
+END_USER_OPERATIONS = (
+    "Wallets:Read",
+    "Wallets:ReadSignature",
+    "Wallets:ReadTransaction",
+    "Wallets:ReadTransfer",
+    "Wallets:GenerateSignature",
+    "Wallets:BroadcastTransaction",
+    "Wallets:TransferAsset",
+)
+
+# SDK-era operation names mapped to the docs-era ones they stand for (endpoints.md §12).
+SDK_ALIASES: dict[str, tuple[str, ...]] = {
+    "Auth:Pats:Create": ("Auth:Users:Create", "Auth:Types:Pat"),
+    "Auth:ServiceAccounts:Create": ("Auth:Apps:Create", "Auth:Types:ServiceAccount"),
+    "Auth:Register:Delegated": ("Auth:Users:Create", "Auth:Users:Delegate"),
+    "Auth:Login:Delegated": ("Auth:Users:Read", "Auth:Users:Delegate"),
+    "Auth:Recover:Delegated": ("Auth:Users:Create", "Auth:Users:Delegate"),
+}
+
+
+def expand(operations: Iterable[str]) -> frozenset[str]:
+    out: set[str] = set()
+    for op in operations:
+        out.add(op)
+        out.update(SDK_ALIASES.get(op, ()))
+    return frozenset(out)
+
+
+def operations_of(core: Core, identity_id: str) -> frozenset[str]:
+    ops: set[str] = set()
+    for assignment in core.store.find("assignments", "identity", identity_id):
+        if assignment.is_archived:
+            continue
+        permission: Permission | None = core.store.get("permissions", assignment.permission_id)
+        if permission is None or permission.is_archived:
+            continue
+        ops.update(permission.operations)
+    extra = core.extensions.get("group_operations")
+    if extra is not None:
+        ops.update(extra(core, identity_id))
+    return expand(ops)
+
+
+def allows(ops: frozenset[str], operation: str) -> bool:
+    return ALL_OPERATIONS in ops or operation in ops
+
+
+def token_operations(core: Core, caller: Caller) -> frozenset[str] | None:
+    """Operations a PAT / SA token is limited to, or ``None`` when it carries the user's."""
+    if caller.token.kind not in ("Pat",):
+        return None
+    own = operations_of(core, caller.token.id)
+    return own if own else None
+
+
+def check(core: Core, *, app: Application | None, caller: Caller | None,
+          operations: Iterable[str], app_only: bool = False) -> None:
+    """Raise 403 naming the first operation the app, the user or the token lacks."""
+    required = list(operations)
+    if not required:
+        return
+    if app is not None:
+        app_ops = operations_of(core, app.id)
+        for op in required:
+            if not allows(app_ops, op):
+                raise errors.not_permitted("Application", app.id, op)
+    if caller is None or app_only:
+        return
+    user_ops = operations_of(core, caller.user.id)
+    for op in required:
+        if not allows(user_ops, op):
+            raise errors.not_permitted(caller.user.kind, caller.user.id, op)
+    token_ops = token_operations(core, caller)
+    if token_ops is not None:
+        for op in required:
+            if not allows(token_ops, op):
+                raise errors.not_permitted(caller.user.kind, caller.user.id, op)
+
+
+def create_permission(core: Core, *, org_id: str, name: str, operations: Iterable[str],
+                      managed: bool = False) -> Permission:
+    now = core.now()
+    permission = Permission(
+        id=core.new_id("pm"), org_id=org_id, name=name, operations=tuple(operations),
+        is_managed=managed, date_created=now, date_updated=now,
+    )
+    core.store.put("permissions", permission.id, permission)
+    return permission
+
+
+def assign(core: Core, *, permission: Permission, identity_id: str, identity_kind: str) -> Assignment:
+    for existing in core.store.find("assignments", "identity", identity_id):
+        if existing.permission_id == permission.id and not existing.is_archived:
+            return existing
+    assignment = Assignment(
+        id=core.new_id("as"), org_id=permission.org_id, permission_id=permission.id,
+        identity_id=identity_id, identity_kind=identity_kind, date_created=core.now(),
+    )
+    core.store.put("assignments", assignment.id, assignment)
+    return assignment
+
+
+def managed_permission(core: Core, org_id: str, name: str) -> Permission | None:
+    for permission in core.store.find("permissions", "org", org_id):
+        if permission.name == name and permission.is_managed:
+            return permission
+    return None
+
+
+def assignments_view(core: Core, identity_id: str) -> list[dict]:
+    out = []
+    for assignment in core.store.find("assignments", "identity", identity_id):
+        if assignment.is_archived:
+            continue
+        permission = core.store.get("permissions", assignment.permission_id)
+        if permission is None or permission.is_archived:
+            continue
+        out.append({
+            "permissionId": permission.id,
+            "permissionName": permission.name,
+            "assignmentId": assignment.id,
+            "operations": ["*"] if ALL_OPERATIONS in permission.operations else list(permission.operations),
+        })
+    return out

@@ -1,0 +1,104 @@
+"""The one state store the services talk to.
+
+Services see tables of entities keyed by id, secondary indexes, and ``transaction()`` for
+read-check-write sequences (single-use challenges, tokens and codes must be consumed
+atomically). The in-memory backend below serialises transactions with one lock; a persistent
+or multi-process backend implements the same :class:`Store` protocol without the services
+changing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+IndexFn = Callable[[Any], Hashable | None]
+
+
+class Tables(Protocol):
+    def get(self, table: str, key: str) -> Any | None: ...
+    def put(self, table: str, key: str, value: Any) -> None: ...
+    def delete(self, table: str, key: str) -> None: ...
+    def find(self, table: str, index: str, value: Hashable) -> list[Any]: ...
+    def scan(self, table: str) -> Iterator[Any]: ...
+
+
+class Store(Tables, Protocol):
+    def transaction(self) -> Any:
+        """Context manager yielding :class:`Tables`; writes inside are atomic and isolated."""
+        ...
+
+    def clear(self) -> None: ...
+
+
+class InMemoryStore:
+    """Thread-safe dictionaries with maintained secondary indexes."""
+
+    def __init__(self, indexes: dict[str, dict[str, IndexFn]]) -> None:
+        self._indexes = indexes
+        self._lock = threading.RLock()
+        self.clear()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._tables: dict[str, dict[str, Any]] = {}
+            self._index_data: dict[tuple[str, str], dict[Hashable, dict[str, None]]] = {}
+
+    # Reads take no lock: single dict operations are atomic under the GIL, and writers
+    # replace whole (immutable) entities rather than mutating them in place.
+    def get(self, table: str, key: str) -> Any | None:
+        return self._tables.get(table, {}).get(key)
+
+    def find(self, table: str, index: str, value: Hashable) -> list[Any]:
+        keys = self._index_data.get((table, index), {}).get(value)
+        if not keys:
+            return []
+        rows = self._tables.get(table, {})
+        return [rows[k] for k in list(keys) if k in rows]
+
+    def scan(self, table: str) -> Iterator[Any]:
+        return iter(list(self._tables.get(table, {}).values()))
+
+    def put(self, table: str, key: str, value: Any) -> None:
+        with self._lock:
+            rows = self._tables.setdefault(table, {})
+            old = rows.get(key)
+            for name, fn in self._indexes.get(table, {}).items():
+                bucket = self._index_data.setdefault((table, name), {})
+                if old is not None:
+                    old_value = fn(old)
+                    if old_value is not None:
+                        bucket.get(old_value, {}).pop(key, None)
+                new_value = fn(value)
+                if new_value is not None:
+                    bucket.setdefault(new_value, {})[key] = None
+            rows[key] = value
+
+    def delete(self, table: str, key: str) -> None:
+        with self._lock:
+            old = self._tables.get(table, {}).pop(key, None)
+            if old is None:
+                return
+            for name, fn in self._indexes.get(table, {}).items():
+                old_value = fn(old)
+                if old_value is not None:
+                    self._index_data.get((table, name), {}).get(old_value, {}).pop(key, None)
+
+    @contextmanager
+    def transaction(self) -> Iterator[InMemoryStore]:
+        with self._lock:
+            yield self
+
+    # -- whole-state documents (snapshot / restore) ------------------------------------
+    def dump(self) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            return {name: dict(rows) for name, rows in self._tables.items()}
+
+    def load(self, tables: dict[str, dict[str, Any]]) -> None:
+        with self._lock:
+            self.clear()
+            for name, rows in tables.items():
+                for key, value in rows.items():
+                    self.put(name, key, value)

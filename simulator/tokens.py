@@ -1,0 +1,51 @@
+"""Compact JWS tokens (HS256) signed with a per-simulator secret.
+
+Dfns tokens are JWTs that clients decode (the org id under ``https://custom/app_metadata``,
+challenges.md §9). Signing proves a token came from this simulator; revocation (logout,
+deactivation, recovery) is still checked against the store on every request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from simulator.encoding import DecodeError, b64url_decode, b64url_encode
+
+APP_METADATA = "https://custom/app_metadata"
+USERNAME_CLAIM = "https://custom/username"
+_HEADER = b64url_encode(b'{"typ":"JWT","alg":"HS256"}')
+
+
+class TokenSigner:
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+
+    def issue(self, claims: dict[str, Any]) -> str:
+        payload = b64url_encode(json.dumps(claims, separators=(",", ":")).encode())
+        signing_input = f"{_HEADER}.{payload}".encode("ascii")
+        mac = hmac.new(self._secret, signing_input, hashlib.sha256).digest()
+        return f"{_HEADER}.{payload}.{b64url_encode(mac)}"
+
+    def decode(self, token: str, *, now: float) -> dict[str, Any] | None:
+        """Claims of a valid, unexpired token issued by this signer; ``None`` otherwise."""
+        if not isinstance(token, str) or token.count(".") != 2:
+            return None
+        header, payload, signature = token.split(".")
+        if header != _HEADER:
+            return None
+        expected = hmac.new(self._secret, f"{header}.{payload}".encode("ascii"), hashlib.sha256)
+        try:
+            if not hmac.compare_digest(expected.digest(), b64url_decode(signature)):
+                return None
+            claims = json.loads(b64url_decode(payload))
+        except (DecodeError, ValueError, UnicodeDecodeError):
+            return None
+        if not isinstance(claims, dict):
+            return None
+        exp = claims.get("exp")
+        if not isinstance(exp, (int, float)) or exp <= now:
+            return None
+        return claims

@@ -1,0 +1,73 @@
+"""clientData decoding and the challenge comparison rule (credentials.md §3.1, §7)."""
+
+from __future__ import annotations
+
+import json
+from base64 import urlsafe_b64encode
+from dataclasses import dataclass
+from typing import Any
+
+from simulator.errors import (
+    CHALLENGE_MISMATCH,
+    CROSS_ORIGIN,
+    INVALID_CLIENT_DATA,
+    INVALID_CLIENT_DATA_TYPE,
+)
+
+from ._codec import CodecError, b64_bytes, fail
+from .policy import VerificationPolicy
+
+_loads = json.JSONDecoder().decode
+
+
+@dataclass(frozen=True, slots=True)
+class ClientData:
+    raw: bytes  # the exact decoded bytes: what was signed / hashed
+    fields: dict[str, Any]
+
+
+def decode_client_data(b64: Any) -> ClientData:
+    """base64url -> bytes -> UTF-8 JSON object; 400 ``invalid clientData`` otherwise."""
+    try:
+        raw = b64_bytes(b64)
+        fields = _loads(raw.decode("utf-8"))
+    except (CodecError, UnicodeDecodeError, ValueError, RecursionError):
+        fail(400, INVALID_CLIENT_DATA)
+    if type(fields) is not dict:
+        fail(400, INVALID_CLIENT_DATA)
+    return ClientData(raw, fields)
+
+
+def challenge_matches(value: Any, challenge: str) -> bool:
+    """``value`` equals C, or base64url(UTF-8(C)) with or without padding (§7)."""
+    if type(value) is not str:
+        return False
+    if value == challenge:
+        return True
+    encoded = urlsafe_b64encode(challenge.encode("utf-8")).decode("ascii")
+    return value.rstrip("=") == encoded.rstrip("=")
+
+
+def check_client_data(
+    cd: ClientData, *, expected_type: str, challenge: str, policy: VerificationPolicy,
+    prefix: str,
+) -> None:
+    """Type, challenge and crossOrigin checks shared by the key kinds and Fido2.
+
+    ``prefix`` is ``"key"`` or ``"fido2"``: the rule ids differ so each can be switched off.
+    """
+    fields = cd.fields
+    if fields.get("type") != expected_type and policy.on(prefix + ".clientdata.type"):
+        fail(401, INVALID_CLIENT_DATA_TYPE, prefix + ".clientdata.type")
+    if not challenge_matches(fields.get("challenge"), challenge) and policy.on(
+        prefix + ".clientdata.challenge"
+    ):
+        fail(401, CHALLENGE_MISMATCH, prefix + ".clientdata.challenge")
+    if "crossOrigin" in fields:
+        cross = fields["crossOrigin"]
+        # Key kinds: present means false (§3.1). Fido2: "not true" (§8.1), unless configured.
+        bad = (cross is not False) if prefix == "key" else (
+            cross is True and not policy.allow_cross_origin
+        )
+        if bad and policy.on(prefix + ".clientdata.cross_origin"):
+            fail(401, CROSS_ORIGIN, prefix + ".clientdata.cross_origin")
