@@ -1,0 +1,1 @@
+"""The Dfns auth conformance suite: numbered checks, target selection, and the pytest plugin."""

@@ -3,18 +3,56 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def admin_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """Simulator keywords for the admin API (/_sim/): on by default on loopback; bound
+    elsewhere, only with --admin-token (otherwise off, with a warning)."""
+    token = getattr(args, "admin_token", None) or None
+    enabled = not getattr(args, "no_admin", False)
+    if enabled and token is None and not is_loopback(args.host):
+        print(f"dfns-sim: warning: admin API (/_sim/) disabled: --host {args.host} is not loopback "
+              "and no --admin-token was given", file=sys.stderr, flush=True)
+        enabled = False
+    return {"admin": enabled, "admin_token": token,
+            "journal_size": getattr(args, "journal_size", 500)}
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    if getattr(args, "workers", 1) > 1:  # several processes sharing one store (issue 7)
+        from simulator.multiworker import serve_workers
+
+        return serve_workers(args)
+
     from simulator.simulator import Simulator
 
-    sim = Simulator(rp_id=args.rp_id, origin=args.origin, seed=args.seed)
+    store = None
+    if getattr(args, "state", None):
+        # Persistent state (docs/persistence-and-hardening.md): a restart from the same file
+        # keeps orgs, users, credentials, tokens, ...; the bootstrap is restored, not re-created.
+        from simulator.persistence.sqlite_store import SqliteStore
+
+        store = SqliteStore(args.state)
+    sim = Simulator(rp_id=args.rp_id, origin=args.origin, seed=args.seed, store=store,
+                    **admin_settings(args))
     boot = dict(sim.bootstrap())
     boot["baseUrl"] = f"http://{args.host}:{args.port}"
     if args.bootstrap_out:
@@ -38,7 +76,23 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--origin", default="http://localhost:3000")
     serve.add_argument("--seed", type=int, default=None, help="deterministic ids and tokens")
     serve.add_argument("--log-level", default="warning")
+    serve.add_argument("--state", metavar="FILE",
+                       help="keep state in this SQLite file (created if missing; restored on restart)")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="uvicorn worker processes sharing one store (--state, --store or a temp SQLite)")
+    serve.add_argument("--store", default=None,
+                       help="shared store URL for --workers: sqlite:///FILE or redis://HOST:PORT/DB")
+    serve.add_argument("--admin-token", default=os.environ.get("DFNS_SIM_ADMIN_TOKEN") or None,
+                       help="require 'Authorization: Bearer TOKEN' on /_sim/ (needed to enable the "
+                            "admin API on a non-loopback host; env DFNS_SIM_ADMIN_TOKEN)")
+    serve.add_argument("--no-admin", action="store_true",
+                       help="serve no admin API (/_sim/ answers 404 except /_sim/health)")
+    serve.add_argument("--journal-size", type=int, default=500,
+                       help="how many requests the /_sim/journal ring buffer keeps")
     serve.set_defaults(func=_serve)
+    from load.cli import add_commands as add_load_commands  # dfns-sim load / bench (issue 7)
+
+    add_load_commands(sub)
     return parser
 
 

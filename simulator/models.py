@@ -220,3 +220,40 @@ class AuditEntry:
     data: dict[str, Any] = field(default_factory=dict)
     previous_hash: str = ""
     entry_hash: str = ""
+
+
+# -- identities and tokens (issue 4 part A) ------------------------------------------------
+TENANT_USER = "TenantUser"
+CLIENT_SIDE_APPLICATION = "ClientSideApplication"
+SERVER_SIDE_APPLICATION = "ServerSideApplication"
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserGroup:
+    """SDK-era user group: holds permission assignments its members gain (endpoints.md §8)."""
+
+    id: str
+    org_id: str
+    name: str
+    description: str | None = None
+    is_archived: bool = False
+    date_created: float = 0.0
+    date_updated: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupMembership:
+    id: str  # "<groupId>:<userId>": one membership per pair
+    org_id: str
+    group_id: str
+    user_id: str
+    date_created: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppSecret:
+    """SHA-256 of a server-side application's token, compared in constant time."""
+
+    token_id: str
+    app_id: str
+    digest: bytes

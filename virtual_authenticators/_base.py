@@ -378,7 +378,9 @@ def dfns_challenge_to_webauthn_options(
                 "displayName": user.get("displayName", user.get("name", "")),
             },
             "pubKeyCredParams": list(params),
-            "excludeCredentials": [_descriptor(c) for c in challenge.get("excludeCredentials") or []],
+            "excludeCredentials": [
+                _descriptor(c) for c in challenge.get("excludeCredentials") or []
+            ],
             "attestation": challenge.get("attestation", "none"),
         }
         if rp:

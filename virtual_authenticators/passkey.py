@@ -255,7 +255,9 @@ class PasskeyAuthenticator(Authenticator):
 
     def _pick_alg(self, params: Iterable[Mapping[str, Any]]) -> int:
         for param in params:
-            if param.get("type", "public-key") == "public-key" and param.get("alg") in self.algorithms:
+            if param.get("type", "public-key") != "public-key":
+                continue
+            if param.get("alg") in self.algorithms:
                 return int(param["alg"])
         raise NotAllowedError(
             f"NotSupportedError: none of pubKeyCredParams is supported (have {self.algorithms})"
@@ -297,14 +299,36 @@ class PasskeyAuthenticator(Authenticator):
             stmt["x5c"] = [der]
         return stmt
 
-    def create(self, options: Mapping[str, Any], faults: Iterable[Fault | str] | None = None
-               ) -> dict[str, Any]:
-        """``navigator.credentials.create({publicKey: options})`` in JSON form."""
+    def _check_statement_faults(self, requested: frozenset[Fault]) -> None:
+        # asked-for faults that the configured statement cannot carry would pass silently
+        if self.attestation in ("packed", "fido-u2f"):
+            return
+        needs_x5c = requested & {Fault.X5C_MISSING, Fault.X5C_EMPTY, Fault.X5C_EXPIRED,
+                                 Fault.X5C_WRONG_KEY}
+        if needs_x5c:
+            raise ValueError(f"faults {sorted(f.value for f in needs_x5c)} need attestation "
+                             f"'packed' or 'fido-u2f', not {self.attestation!r}")
+        if Fault.BOGUS_SIGNATURE in requested and self.attestation == "none":
+            raise ValueError("bogus-signature on create needs a signed attestation statement")
+
+    def create(
+        self,
+        options: Mapping[str, Any],
+        faults: Iterable[Fault | str] | None = None,
+        *,
+        private_key: PrivateKey | None = None,
+        credential_id: bytes | None = None,
+    ) -> dict[str, Any]:
+        """``navigator.credentials.create({publicKey: options})`` in JSON form.
+
+        ``private_key`` / ``credential_id`` replace the freshly drawn ones, to reproduce a
+        known registration (worked examples, bug replays); the key must suit the chosen alg."""
         active = self._faults(faults, CREATE_FAULTS, "create")
+        self._check_statement_faults(as_faults(faults))
         rp_id = (options.get("rp") or {}).get("id") or origin_host(self.origin)
         user_handle = b64url_decode(options["user"]["id"])
         excluded = {b64url_decode(c["id"]) for c in options.get("excludeCredentials") or []}
-        if any(cid in self.credentials and self.credentials[cid].rp_id == rp_id for cid in excluded):
+        if any(self.credentials[cid].rp_id == rp_id for cid in excluded & self.credentials.keys()):
             raise NotAllowedError("InvalidStateError: a credential in excludeCredentials exists")
         alg = self._pick_alg(options.get("pubKeyCredParams") or [{"type": "public-key", "alg": -7}])
         selection = options.get("authenticatorSelection") or {}
@@ -325,9 +349,10 @@ class PasskeyAuthenticator(Authenticator):
         if self.attestation == "fido-u2f" and alg != -7:
             raise NotAllowedError("fido-u2f attestation needs an ES256 credential")
 
-        key = generate_private_key(COSE_ALGORITHMS[alg][0], self.rng, "cred-key")
+        key = private_key or generate_private_key(COSE_ALGORITHMS[alg][0], self.rng, "cred-key")
         cred = PasskeyCredential(
-            credential_id=self.rng.bytes(16 if self.protocol == "u2f" else 32, "cred-id"),
+            credential_id=credential_id
+            or self.rng.bytes(16 if self.protocol == "u2f" else 32, "cred-id"),
             private_key=key, alg=alg, rp_id=rp_id, user_handle=user_handle, resident=resident,
         )
         counter = 0 if self.counter_mode in ("per-credential", "zero") else self._next_counter(

@@ -52,7 +52,8 @@ class PasswordProtectedKeyAuthenticator(KeyAuthenticator):
         self._unwrapped: dict[str, PrivateKey] = {}
 
     def __repr__(self) -> str:  # never show the password
-        return f"{type(self).__name__}(username={self.username!r}, credential_id={self.credential_id!r})"
+        return (f"{type(self).__name__}(username={self.username!r}, "
+                f"credential_id={self.credential_id!r})")
 
     def unwrap(self, encrypted_private_key: str, password: str | None = None) -> PrivateKey:
         if password is not None and password != self._password:

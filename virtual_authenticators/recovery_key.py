@@ -25,7 +25,7 @@ def recovery_code_from_uuids(uuid1: str, uuid2: str) -> str:
         raise ValueError("expected two UUIDs (32 hex digits each)")
     chars = [
         RECOVERY_CODE_ALPHABET[int(h, 16) + (16 if (not d.isdigit() or int(d) >= 8) else 0)]
-        for h, d in zip(h1, d2)
+        for h, d in zip(h1, d2, strict=True)
     ]
     groups, pos = [], 0
     for size in _GROUPS:
@@ -81,7 +81,8 @@ class RecoveryKeyAuthenticator(KeyAuthenticator):
         )
 
     def __repr__(self) -> str:  # never show the recovery code
-        return f"{type(self).__name__}(username={self.username!r}, credential_id={self.credential_id!r})"
+        return (f"{type(self).__name__}(username={self.username!r}, "
+                f"credential_id={self.credential_id!r})")
 
     def _attestation_pem(self) -> str:
         return pem_single_line(self.public_key_pem)

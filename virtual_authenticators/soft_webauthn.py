@@ -85,7 +85,8 @@ class SoftWebauthnDevice:
             "user": {**user, "id": b64url_encode(bytes(user["id"]))},
             "challenge": b64url_encode(bytes(public_key["challenge"])),
             "pubKeyCredParams": [{"type": "public-key", "alg": -7}],
-            "authenticatorSelection": {"residentKey": "discouraged", "userVerification": "discouraged"},
+            "authenticatorSelection": {"residentKey": "discouraged",
+                                       "userVerification": "discouraged"},
         }
         response = authenticator.create(json_options)
         self._credential = next(iter(authenticator.credentials.values()))

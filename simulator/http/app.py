@@ -24,7 +24,7 @@ from simulator.errors import ApiError
 from simulator.http.routing import AUTH, NONE, SA, TEMP, RouteSpec
 from simulator.models import Application, Challenge, UserActionToken
 from simulator.services import actions, permissions
-from simulator.services.core import Core
+from simulator.services.core import VERIFY_SECONDS, Core
 from simulator.services.identity import Caller, resolve_caller, resolve_temp_token
 
 log = logging.getLogger("dfns_sim.http")
@@ -106,6 +106,15 @@ async def send_json(send: Callable, status: int, body: Any, headers: Iterable[tu
     await send({"type": "http.response.body", "body": payload})
 
 
+@dataclass
+class TextResponse:
+    """A handler result sent as is instead of JSON (e.g. the CSV audit-log export)."""
+
+    text: str
+    status: int = 200
+    media_type: str = "text/plain; charset=utf-8"
+
+
 class Endpoint:
     """The ASGI callable behind one :class:`RouteSpec`."""
 
@@ -115,14 +124,18 @@ class Endpoint:
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         core = self.core
-        core.verify_seconds = 0.0
+        verify_seconds = [0.0]
+        VERIFY_SECONDS.set(verify_seconds)
         started = time.perf_counter()
         extra_headers: dict[str, str] = {}
+        call: Call | None = None
         try:
             raw = await _read_body(receive, core.config.max_body_bytes)
             call = self._prepare(scope, raw)
             result = self.spec.handler(call)
             status, body = result if isinstance(result, tuple) else (200, result)
+            if isinstance(result, TextResponse):
+                status, body = result.status, result
             extra_headers = call.response_headers
         except ApiError as exc:
             status = exc.status
@@ -131,10 +144,24 @@ class Endpoint:
         except Exception:  # noqa: BLE001 - a bug must not take the server down or leak details
             log.exception("unhandled error in %s %s", self.spec.method, self.spec.path)
             status, body = 500, error_body(500, "Internal Server Error", error_id=_error_id())
+        # Audit hook: every request that redeemed a user-action token, whatever its outcome.
+        after_user_action = core.extensions.get("after_user_action")
+        if after_user_action is not None and call is not None and call.user_action is not None:
+            try:
+                after_user_action(core, call, status, body)
+            except Exception:  # noqa: BLE001 - auditing must never change the answer
+                log.exception("after_user_action hook failed")
         total_ms = (time.perf_counter() - started) * 1000
-        timing = f"verify;dur={core.verify_seconds * 1000:.3f}, app;dur={total_ms:.3f}"
+        timing = f"verify;dur={verify_seconds[0] * 1000:.3f}, app;dur={total_ms:.3f}"
         headers = [(b"server-timing", timing.encode())]
         headers += [(k.lower().encode(), v.encode()) for k, v in extra_headers.items()]
+        if isinstance(body, TextResponse):
+            payload = body.text.encode()
+            headers += [(b"content-type", body.media_type.encode()),
+                        (b"content-length", str(len(payload)).encode())]
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": payload})
+            return
         await send_json(send, status, body, headers)
 
     def _prepare(self, scope: dict, raw: bytes) -> Call:
@@ -192,6 +219,9 @@ class Endpoint:
                 raise errors.unauthorized(errors.APP_INVALID)
             if call.caller is not None and app.org_id != call.caller.org_id:
                 raise errors.unauthorized(errors.APP_INVALID)
+            from simulator.services.applications import check_app_secret
+
+            check_app_secret(core, app, call.headers.get("x-dfns-appsecret"))  # server-side apps only
             return app
         org_id = ""
         if call.caller is not None:

@@ -36,7 +36,49 @@ SDK_ALIASES: dict[str, tuple[str, ...]] = {
     "Auth:Register:Delegated": ("Auth:Users:Create", "Auth:Users:Delegate"),
     "Auth:Login:Delegated": ("Auth:Users:Read", "Auth:Users:Delegate"),
     "Auth:Recover:Delegated": ("Auth:Users:Create", "Auth:Users:Delegate"),
+    # Permission management: the SDK era folds assignments into Permissions:* names.
+    "Permissions:Assign": ("PermissionAssignments:Create",),
+    "Permissions:Revoke": ("PermissionAssignments:Revoke",),
+    "Permissions:Read": ("PermissionAssignments:Read",),
 }
+
+# Operations the docs list (endpoints.md §12) plus the permission-management ones
+# (dfns-api-docs api-docs/permissions); route declarations are added by known_operations().
+DOCUMENTED_OPERATIONS: tuple[str, ...] = (
+    "Auth:Action:Sign", "Auth:Apps:Create", "Auth:Apps:Read", "Auth:Apps:Update",
+    "Auth:Creds:Create", "Auth:Creds:Read", "Auth:Creds:Update", "Auth:Creds:Code:Create",
+    "Auth:Types:Application", "Auth:Types:Employee", "Auth:Types:EndUser", "Auth:Types:Pat",
+    "Auth:Types:ServiceAccount", "Auth:Users:Create", "Auth:Users:Delegate", "Auth:Users:Read",
+    "Auth:Users:Update", "Auth:Users:EndUser",
+    "Wallets:Create", "Wallets:Read", "Wallets:Update", "Wallets:Delegate", "Wallets:Export",
+    "Wallets:Import", "Wallets:GenerateSignature", "Wallets:ReadSignature",
+    "Wallets:BroadcastTransaction", "Wallets:ReadTransaction", "Wallets:TransferAsset",
+    "Wallets:ReadTransfer", "Wallets:Tags:Create", "Wallets:Tags:Delete", "Wallets:Tags:Add",
+    "Permissions:Create", "Permissions:Read", "Permissions:Update", "Permissions:Archive",
+    "PermissionAssignments:Create", "PermissionAssignments:Read", "PermissionAssignments:Revoke",
+)
+
+
+def known_operations() -> tuple[str, ...]:
+    """Every operation name the simulator knows: documented ones, route declarations, aliases."""
+    from simulator.http.routes import ALL_TABLES  # late: routes import this module
+
+    names = set(DOCUMENTED_OPERATIONS) | set(SDK_ALIASES)
+    for aliases in SDK_ALIASES.values():
+        names.update(aliases)
+    for table in ALL_TABLES:
+        for spec in table.routes:
+            names.update(spec.operations)
+            if spec.sa_operation:
+                names.add(spec.sa_operation)
+    return tuple(sorted(names))
+
+
+def render_operations(permission: Permission) -> list[str]:
+    """Wire form of a permission's operations: ``*`` (full admin) becomes the full list."""
+    if ALL_OPERATIONS in permission.operations:
+        return list(known_operations())
+    return list(permission.operations)
 
 
 def expand(operations: Iterable[str]) -> frozenset[str]:
@@ -47,8 +89,19 @@ def expand(operations: Iterable[str]) -> frozenset[str]:
     return frozenset(out)
 
 
+def inherited_permissions(core: Core, identity_id: str) -> list[Permission]:
+    """Permissions an identity holds without an assignment: EndUsers get the default one."""
+    user = core.store.get("users", identity_id)
+    if user is None or user.kind != "EndUser" or user.is_service_account:
+        return []
+    permission = managed_permission(core, user.org_id, DEFAULT_END_USER)
+    return [permission] if permission is not None and not permission.is_archived else []
+
+
 def operations_of(core: Core, identity_id: str) -> frozenset[str]:
     ops: set[str] = set()
+    for permission in inherited_permissions(core, identity_id):
+        ops.update(permission.operations)
     for assignment in core.store.find("assignments", "identity", identity_id):
         if assignment.is_archived:
             continue
@@ -129,7 +182,8 @@ def managed_permission(core: Core, org_id: str, name: str) -> Permission | None:
 
 
 def assignments_view(core: Core, identity_id: str) -> list[dict]:
-    out = []
+    out = [{"permissionId": p.id, "permissionName": p.name, "assignmentId": "",
+            "operations": render_operations(p)} for p in inherited_permissions(core, identity_id)]
     for assignment in core.store.find("assignments", "identity", identity_id):
         if assignment.is_archived:
             continue
@@ -140,6 +194,6 @@ def assignments_view(core: Core, identity_id: str) -> list[dict]:
             "permissionId": permission.id,
             "permissionName": permission.name,
             "assignmentId": assignment.id,
-            "operations": ["*"] if ALL_OPERATIONS in permission.operations else list(permission.operations),
+            "operations": render_operations(permission),
         })
     return out

@@ -39,7 +39,7 @@ class KeyRegistration:
 
 
 def _algorithm(value: Any, policy: VerificationPolicy) -> str | None:
-    if value is None or value in KEY_ALGORITHMS:
+    if value is None or (type(value) is str and value in KEY_ALGORITHMS):
         return value
     if policy.on("key.algorithm"):
         fail(400, UNSUPPORTED_ALGORITHM, "key.algorithm")

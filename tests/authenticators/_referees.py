@@ -96,7 +96,8 @@ class Fido2Rp:
         auth_data = server.register_complete(state, response)
         self.credentials.append(auth_data.credential_data)
 
-    def authenticate(self, response: dict[str, Any], challenge: bytes, uv: str = "preferred") -> None:
+    def authenticate(self, response: dict[str, Any], challenge: bytes,
+                     uv: str = "preferred") -> None:
         server = self.server()
         _, state = server.authenticate_begin(
             self.credentials, challenge=challenge, user_verification=UserVerificationRequirement(uv)

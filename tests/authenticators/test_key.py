@@ -10,9 +10,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from dfns_sdk.auth import KeySigner
 
-from ._referees import b64u, reference_key_assertion, reference_key_registration, unb64u
 from virtual_authenticators import KeyAuthenticator
 from virtual_authenticators.key import CLIENT_DATA_LAYOUTS
+
+from ._referees import b64u, reference_key_assertion, reference_key_registration, unb64u
 
 ALGORITHMS = ("P-256", "secp256k1", "Ed25519", "RSA-2048")
 API_CHALLENGE = "Y2gtM2txN2MtOGExZHQtOXIwbTVtMmg0ZTZsM3A3cQ"
@@ -63,7 +64,7 @@ def test_registration_and_assertion_verify(alg: str, layout: str, encoding: str)
     assert list(client_data) == expected_keys
 
 
-def _flip(value: str, position: float, *, hex_text: bool = False) -> str:
+def _flip(value: str, position: float) -> str:
     raw = bytearray(unb64u(value))
     raw[int(position * (len(raw) - 1))] ^= 0x01
     return b64u(bytes(raw))
@@ -177,7 +178,8 @@ def test_example_c_p256_rfc6979() -> None:
     auth = KeyAuthenticator(private_key=key, origin="https://app.example.com",
                             client_data_layout="python-sdk", deterministic=True)
     assert auth.public_key_pem == (
-        "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEvUcnJLk8cXXv1N0r88b8mkGA00Dm\n"
+        "-----BEGIN PUBLIC KEY-----\n"
+        "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEvUcnJLk8cXXv1N0r88b8mkGA00Dm\n"
         "UxSmUm07dXG9+Dukef6oHkOWBfvunMWKz6r4bqxRBAf3xqVPcg4cZhj9uQ==\n-----END PUBLIC KEY-----\n"
     )
     assertion = auth.sign(allow(auth.credential_id))["credentialAssertion"]

@@ -11,6 +11,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from fido2 import cbor
 
+from virtual_authenticators import (
+    Fault,
+    PasskeyAuthenticator,
+)
+from virtual_authenticators._base import CREATE_FAULTS, GET_FAULTS
+
 from ._referees import (
     ORIGIN,
     RP_ID,
@@ -21,13 +27,6 @@ from ._referees import (
     reference_passkey_rules,
     unb64u,
 )
-from virtual_authenticators import (
-    Fault,
-    NotAllowedError,
-    PasskeyAuthenticator,
-    dfns_challenge_to_webauthn_options,
-)
-from virtual_authenticators._base import CREATE_FAULTS, GET_FAULTS
 
 
 def creation_options(challenge: bytes, alg: int, **extra: Any) -> dict[str, Any]:
@@ -160,6 +159,8 @@ def test_default_faults_apply_and_unknown_fault_for_ceremony_is_refused() -> Non
     assert json.loads(unb64u(response["response"]["clientDataJSON"]))["origin"] != ORIGIN
     with pytest.raises(ValueError, match="do not apply to get"):
         authenticator.get(request_options(challenge, response["id"]), faults={Fault.X5C_EMPTY})
+    with pytest.raises(ValueError, match="need attestation"):
+        authenticator.create(creation_options(challenge, -7), faults={Fault.X5C_EXPIRED})
 
 
 def test_worked_example_d_reproduced() -> None:
@@ -170,6 +171,31 @@ def test_worked_example_d_reproduced() -> None:
         int.from_bytes(hashlib.sha256(b"fido2-virtual-authenticator-key").digest(), "big"),
         ec.SECP256R1(),
     )
+    registration = authenticator.create(
+        {
+            "rp": {"id": "app.example.com", "name": "Example"},
+            "user": {"id": b64u(b"us-2ba0h-lvp2q-8v1860pcj1bh5irf"), "name": "j",
+                     "displayName": "j"},
+            "challenge": b64u(b"Y2gtN2Z3MmQtMWs5c2UtOHA0cjZ0MG0zYzJoNW4xcQ"),
+            "pubKeyCredParams": [{"type": "public-key", "alg": -7}],
+        },
+        private_key=ec.derive_private_key(
+            int.from_bytes(hashlib.sha256(b"fido2-virtual-authenticator-key").digest(), "big"),
+            ec.SECP256R1(),
+        ),
+        credential_id=hashlib.sha256(b"virtual-cred-1").digest()[:16],
+    )
+    assert registration["id"] == "XQeijWoBnWNr690G4qQT8w"
+    assert registration["response"]["attestationObject"] == (
+        "o2NmbXRkbm9uZWdhdHRTdG10oGhhdXRoRGF0YViUKAWYKbEFHwTvAxGQZ8DOCeBSd2EokPjgh08djs4a4DRFAAAAAAAA"
+        "AAAAAAAAAAAAAAAAAAAAEF0Hoo1qAZ1ja-vdBuKkE_OlAQIDJiABIVggWHsQ1zMgJN_Cvjo2dAuZ61Ih0ItuJcavtDf1"
+        "P1St0hwiWCB-PV8TAJ73lCrpsnuK-s-D2AHJtPWXd-zVjp965RO2-Q"
+    )
+    assert unb64u(registration["response"]["clientDataJSON"]) == (
+        b'{"type":"webauthn.create","challenge":"WTJndE4yWjNNbVF0TVdzNWMyVXRPSEEwY2paME1HMHpZekpvTl'
+        b'c0eGNR","origin":"https://app.example.com","crossOrigin":false}'
+    )
+    authenticator.credentials.clear()  # the same credential again, through import_credential
     cred = authenticator.import_credential(
         rp_id="app.example.com", user_handle=b"us-2ba0h-lvp2q-8v1860pcj1bh5irf",
         private_key=key, credential_id=hashlib.sha256(b"virtual-cred-1").digest()[:16],

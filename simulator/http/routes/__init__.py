@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from simulator.http.routes import auth_actions, auth_credentials, auth_login, auth_registration, auth_users
+from simulator.http.routes import auth_audit, auth_recovery, auth_social, permissions
+from simulator.http.routes import wallets
+from simulator.http.routes import (auth_apps, auth_pats, auth_service_accounts, auth_tokens,
+                                   auth_user_groups)
 from simulator.http.routing import RouteTable
 
 ALL_TABLES: list[RouteTable] = [
@@ -11,4 +15,14 @@ ALL_TABLES: list[RouteTable] = [
     auth_actions.routes,
     auth_credentials.routes,
     auth_users.routes,
+    permissions.routes,
+    auth_audit.routes,
+    auth_recovery.routes,
+    auth_social.routes,
+    wallets.routes,
+    auth_service_accounts.routes,
+    auth_pats.routes,
+    auth_apps.routes,
+    auth_user_groups.routes,
+    auth_tokens.routes,
 ]

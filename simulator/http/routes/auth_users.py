@@ -8,13 +8,22 @@ from simulator import errors
 from simulator.http.app import Call
 from simulator.http.routing import AUTH, RouteTable
 from simulator.http.schema import NAME, Bool, Obj, Str
-from simulator.models import CUSTOMER_EMPLOYEE, User
-from simulator.services import permissions, users
+from simulator.models import CUSTOMER_EMPLOYEE, TENANT_USER, User
+from simulator.services import permissions, users, users_admin
 from simulator.services.pagination import paginate
 
 routes = RouteTable("Users")
 
 TYPE_OPERATION = {CUSTOMER_EMPLOYEE: "Auth:Types:Employee", "EndUser": "Auth:Types:EndUser"}
+
+
+def require_target_type(call: Call, user: User) -> None:
+    """Lifecycle routes check the type operation of the *target* (service accounts included)."""
+    if user.is_service_account:
+        permissions.check(call.core, app=call.app, caller=call.caller,
+                          operations=("Auth:Types:ServiceAccount",))
+    else:
+        require_type(call, user.kind)
 
 
 def require_type(call: Call, kind: str) -> None:
@@ -63,3 +72,50 @@ def _target(call: Call) -> User:
 def get_user(call: Call) -> Any:
     """Get user."""
     return users.user_view(call.core, _target(call))
+
+
+UPDATE_OPS = ("Auth:Users:Update",)
+
+
+@routes.route("PUT", "/auth/users/{userId}", caller=AUTH, user_action=True, operations=UPDATE_OPS,
+              body=Obj(optional={"externalId": Str(max_length=500), "isSSORequired": Bool()}))
+def update_user(call: Call) -> Any:
+    """Update user."""
+    target = _target(call)
+    require_target_type(call, target)
+    return users.user_view(call.core, users_admin.update(call.core, target.org_id, target.id, call.body))
+
+
+def _set_active(call: Call, active: bool) -> Any:
+    target = _target(call)
+    require_target_type(call, target)
+    return users.user_view(call.core, users_admin.set_active(call.core, target.org_id, target.id, active=active))
+
+
+@routes.route("PUT", "/auth/users/{userId}/activate", caller=AUTH, user_action=True, operations=UPDATE_OPS)
+def activate_user(call: Call) -> Any:
+    """Activate user."""
+    return _set_active(call, True)
+
+
+@routes.route("PUT", "/auth/users/{userId}/deactivate", caller=AUTH, user_action=True, operations=UPDATE_OPS,
+              body=Obj(optional={"force": Bool()}))
+def deactivate_user(call: Call) -> Any:
+    """Deactivate user: its login sessions end and its PATs stop working at once."""
+    return _set_active(call, False)
+
+
+@routes.route("DELETE", "/auth/users/{userId}", caller=AUTH, user_action=True, operations=UPDATE_OPS)
+def delete_user(call: Call) -> Any:
+    """Delete (archive) user."""
+    target = _target(call)
+    require_target_type(call, target)
+    return users.user_view(call.core, users_admin.archive(call.core, target.org_id, target.id))
+
+
+@routes.route("POST", "/auth/users/invite", caller=AUTH, user_action=True, operations=("Auth:Users:Create",),
+              body=Obj(required={"email": NAME, "kind": Str(enum=(TENANT_USER,))}))
+def invite_user(call: Call) -> Any:
+    """Invite an existing Tenant User into the caller's org."""
+    users_admin.invite(call.core, call.require_caller().org_id, email=call.body["email"])
+    return {}

@@ -1,0 +1,215 @@
+"""pytest plugin ``dfns_conformance`` (entry point pytest11).
+
+Run the suite with ``pytest -p conformance.plugin --pyargs conformance`` or ``dfns-sim
+conformance``. Target: ``--dfns-target inprocess`` (default) or ``--dfns-target URL
+--dfns-bootstrap FILE``. The admin/plugin engineer's simulator/pytest_plugin.py registers those
+two options; we register them only if nobody did (guarded, so double registration cannot
+happen). Also: Allure labels and steps per HTTP exchange, stable JUnit names, a progress line,
+and the one-page summary (``--dfns-summary FILE``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.registry import Check
+from conformance.runner import judge
+from conformance.target import Ctx, Target
+
+
+def _add_option(group: Any, parser: pytest.Parser, *names: str, **kwargs: Any) -> None:
+    try:
+        group.addoption(*names, **kwargs)
+    except ValueError:  # already registered (simulator/pytest_plugin.py)
+        pass
+
+
+def _target_options_owned_elsewhere() -> bool:
+    """simulator/pytest_plugin.py (same distribution, entry point dfns_sim) owns the options;
+    pytest calls addoption hooks as plugins load, so order cannot settle it: ask whether the
+    owner is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec("simulator.pytest_plugin") is not None
+
+
+@pytest.hookimpl(trylast=True)  # after simulator/pytest_plugin.py, which owns the target options
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("dfns_conformance", "Dfns conformance suite")
+    if not _target_options_owned_elsewhere():
+        _add_target_options(group, parser)
+    _add_option(group, parser, "--dfns-summary", default=None,
+                help="write the one-page HTML summary (and a JSON next to it) here")
+    _add_option(group, parser, "--dfns-progress", action="store_true", default=False,
+                help="show a one-line progress indicator")
+    _add_option(group, parser, "--dfns-disable-rules", default="",
+                help="TEST-ONLY: comma-separated verification rule ids to switch off (mutation proof)")
+
+
+def _add_target_options(group: Any, parser: pytest.Parser) -> None:
+    _add_option(group, parser, "--dfns-target", default="inprocess",
+                help="'inprocess' (embedded simulator, default) or the base URL of an implementation")
+    _add_option(group, parser, "--dfns-bootstrap", default=None,
+                help="bootstrap JSON for --dfns-target URL (dfns-sim serve --bootstrap-out FILE)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "dfns_check(id): a numbered conformance check")
+    config._dfns_results = []  # type: ignore[attr-defined]
+    config._dfns_start = time.time()  # type: ignore[attr-defined]
+    config._dfns_progress = [0, 0, 0]  # type: ignore[attr-defined]
+
+
+def _option(config: pytest.Config, name: str, default: Any = None) -> Any:
+    try:
+        return config.getoption(name)
+    except ValueError:
+        return default
+
+
+@pytest.fixture(scope="session")
+def dfns_target(pytestconfig: pytest.Config) -> Target:
+    spec = _option(pytestconfig, "--dfns-target", "inprocess") or "inprocess"
+    policy = None
+    disabled = _option(pytestconfig, "--dfns-disable-rules", "")
+    if disabled:
+        from simulator.verification.policy import VerificationPolicy
+
+        policy = VerificationPolicy(disabled_rules=frozenset(disabled.split(",")))
+    return Target(spec, _option(pytestconfig, "--dfns-bootstrap"), policy=policy)
+
+
+def _attach_exchanges(ctx: Ctx) -> None:
+    try:
+        import allure
+    except ImportError:  # pragma: no cover
+        return
+    for exchange in ctx.exchanges:
+        with allure.step(exchange.title()):
+            allure.attach(exchange.request_text(), "request", allure.attachment_type.TEXT)
+            allure.attach(exchange.response_body, "response", allure.attachment_type.JSON
+                          if exchange.response_body.startswith("{") else allure.attachment_type.TEXT)
+
+
+def _label(check: Check) -> None:
+    try:
+        import allure
+    except ImportError:  # pragma: no cover
+        return
+    allure.dynamic.id(check.id)
+    allure.dynamic.epic(check.epic)
+    allure.dynamic.feature(f"{check.group} {check.feature}")
+    for challenge, kind in check.cells:
+        allure.dynamic.story(f"{challenge} x {kind}")
+    allure.dynamic.title(f"{check.id} {check.rule}")
+    expectation = ("must succeed" if check.expect == "P" else
+                   f"must be rejected with {check.status} {check.message or ''}")
+    allure.dynamic.description(f"{check.rule}\n\n{check.expect}: {expectation}\n\nSpec: {check.section}")
+    allure.dynamic.tag(check.expect, check.group)
+
+
+@pytest.fixture
+def dfns_run_check(request: pytest.FixtureRequest, dfns_target: Target) -> Any:
+    def run(check: Check) -> None:
+        props = request.node.user_properties
+        props.extend([("dfns_id", check.id), ("dfns_group", check.group),
+                      ("dfns_expect", check.expect), ("dfns_rule", check.rule),
+                      ("dfns_cells", json.dumps(check.cells))])
+        _label(check)
+        if "sim" in check.needs and not dfns_target.is_simulator:
+            pytest.skip("needs simulator-only controls (clock / outbox / faults)")
+        if not dfns_target.has_routes(check.routes):
+            pytest.skip("pending-on-route: " + ", ".join(" ".join(r) for r in check.routes))
+        ctx = dfns_target.new_ctx()
+        try:
+            try:
+                result = check.fn(ctx)
+                judge(check, result)
+            finally:
+                if ctx.exchanges:
+                    last = ctx.exchanges[-1]
+                    props.append(("dfns_observed", f"{last.title()} {last.response_body[:300]}"))
+                _attach_exchanges(ctx)
+        finally:
+            ctx.close()
+    return run
+
+
+# -- progress, results, summary (controller side: works with and without xdist) ----------------
+def pytest_collection_finish(session: pytest.Session) -> None:
+    session.config._dfns_progress[2] = len(session.items)  # type: ignore[attr-defined]
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    props = dict(report.user_properties)
+    if "dfns_id" not in props:
+        return
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        config = _CONFIG.get("config")
+        if config is None or hasattr(config, "workerinput"):
+            return
+        outcome = report.outcome
+        message = ""
+        if report.failed and report.longrepr is not None:
+            message = str(getattr(report.longrepr, "reprcrash", None) and
+                          report.longrepr.reprcrash.message or report.longrepr)[:600]
+        if report.skipped and isinstance(report.longrepr, tuple):
+            message = str(report.longrepr[2])
+        config._dfns_results.append({  # type: ignore[attr-defined]
+            "id": props["dfns_id"], "group": props["dfns_group"], "expect": props["dfns_expect"],
+            "rule": props["dfns_rule"], "cells": json.loads(props["dfns_cells"]),
+            "outcome": outcome, "message": message, "observed": props.get("dfns_observed", ""),
+            "duration": report.duration})
+        progress = config._dfns_progress  # type: ignore[attr-defined]
+        progress[0] += 1
+        if report.failed:
+            progress[1] += 1
+        if _option(config, "--dfns-progress", False):
+            total = progress[2] or 0
+            done = progress[0]
+            width = 30
+            filled = int(width * done / total) if total else 0
+            line = (f"\r  conformance [{'#' * filled}{'.' * (width - filled)}] "
+                    f"{done}/{total} checks, {progress[1]} failed ")
+            os.write(2, line.encode())
+
+
+_CONFIG: dict[str, pytest.Config] = {}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _CONFIG["config"] = session.config
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller writes the summary
+        return
+    if _option(config, "--dfns-progress", False):
+        os.write(2, b"\n")
+    target = _option(config, "--dfns-summary")
+    if not target:
+        return
+    from reports.summary import write_summary
+
+    results = config._dfns_results  # type: ignore[attr-defined]
+    write_summary(Path(target), results, started=config._dfns_start,  # type: ignore[attr-defined]
+                  finished=time.time(), target=_option(config, "--dfns-target", "inprocess"),
+                  workers=_option(config, "numprocesses", None))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Rename JUnit testcases to their check ids (stable names) once LogXML has written."""
+    xml_path = _option(config, "--junitxml") or _option(config, "xmlpath")
+    if hasattr(config, "workerinput") or not xml_path or not Path(xml_path).exists():
+        return
+    from reports.junit import rename_testcases
+
+    rename_testcases(Path(xml_path))

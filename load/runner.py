@@ -1,0 +1,322 @@
+"""``dfns-sim load PROFILE``: serve on loopback, run a Locust profile headless, write reports.
+
+Steps: pick a free loopback port → start ``dfns-sim serve --bootstrap-out`` as a child process
+→ run Locust headless (``--processes N`` or an explicit master + N ``--worker`` processes, all
+on 127.0.0.1) → Locust's HTML and CSV, plus ``summary.json``, ``summary.md`` and
+``latency.png`` (or ``latency.svg`` without matplotlib) in ``reports/load/<profile>/``.
+
+Every run is bounded: ``--run-time`` (Locust stops), ``--max-requests`` per Locust process
+(the profiles quit), and a hard wall-clock kill at run-time + 90 s. Only loopback is targeted.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from load.common import BOOTSTRAP_ENV, MAX_REQUESTS_ENV, SERVER_TIMING
+
+PROFILES_DIR = Path(__file__).parent / "profiles"
+
+
+@dataclass(frozen=True)
+class Profile:
+    file: str
+    classes: tuple[str, ...] = ()  # empty: every user class in the file
+    description: str = ""
+
+    @property
+    def path(self) -> str:
+        return str(PROFILES_DIR / self.file)
+
+
+HOT = "hot_path.py"
+PROFILES: dict[str, Profile] = {
+    "hot-path": Profile(HOT, (), "user-action signing, every signing kind"),
+    "hot-path-key-p256": Profile(HOT, ("HotPathKeyP256",), "user-action signing, Key P-256"),
+    "hot-path-key-ed25519": Profile(HOT, ("HotPathKeyEd25519",), "user-action signing, Key Ed25519"),
+    "hot-path-key-secp256k1": Profile(HOT, ("HotPathKeySecp256k1",),
+                                      "user-action signing, Key secp256k1"),
+    "hot-path-key-rsa2048": Profile(HOT, ("HotPathKeyRsa2048",), "user-action signing, Key RSA-2048"),
+    "hot-path-password-protected-key": Profile(HOT, ("HotPathPasswordProtectedKey",),
+                                               "user-action signing, PasswordProtectedKey"),
+    "hot-path-fido2": Profile(HOT, ("HotPathFido2",), "user-action signing, passkey (ES256)"),
+    "login": Profile("login.py", (), "login init → sign → complete (Key, Fido2)"),
+    "registration": Profile("registration.py", (), "delegated registration per kind"),
+    "mixed": Profile("mixed.py", (), "80 % actions, 15 % logins, 5 % registrations"),
+}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(out: Path, *, server_workers: int = 1, timeout: float = 30.0
+                 ) -> tuple[subprocess.Popen, dict[str, Any]]:
+    port = free_port()
+    boot_file = out / "bootstrap.json"
+    boot_file.unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "simulator.cli", "serve", "--host", "127.0.0.1", "--port",
+           str(port), "--bootstrap-out", str(boot_file)]
+    if server_workers > 1:
+        cmd += ["--workers", str(server_workers)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(out / "serve.log", "wb"),
+                            start_new_session=True)
+    deadline = time.monotonic() + timeout
+    base = f"http://127.0.0.1:{port}"
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"dfns-sim serve exited ({proc.returncode}); see {out / 'serve.log'}")
+        if boot_file.exists():
+            try:
+                httpx.get(base + "/auth/login/init", timeout=1)  # any answer means it listens
+                return proc, json.loads(boot_file.read_text())
+            except (httpx.HTTPError, ValueError):
+                pass
+        time.sleep(0.1)
+    stop(proc)
+    raise RuntimeError("dfns-sim serve did not become ready")
+
+
+def stop(proc: subprocess.Popen, grace: float = 10.0) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def parse_seconds(text: str) -> int:
+    """Locust's run-time syntax: ``20s``, ``2m``, ``1h30m``, or plain seconds."""
+    total, number = 0, ""
+    for ch in text.strip():
+        if ch.isdigit():
+            number += ch
+        elif ch in "hms" and number:
+            total += int(number) * {"h": 3600, "m": 60, "s": 1}[ch]
+            number = ""
+        else:
+            raise ValueError(f"bad run time {text!r}")
+    return total + (int(number) if number else 0)
+
+
+def run(profile_name: str, *, users: int = 10, spawn_rate: float | None = None,
+        run_time: str = "20s", shape: str | None = None, processes: int = 0,
+        master_workers: int = 0, max_requests: int = 200_000, server_workers: int = 1,
+        out_dir: str | None = None, quiet: bool = False) -> dict[str, Any]:
+    if profile_name not in PROFILES:
+        raise SystemExit(f"unknown profile {profile_name!r}; choose one of {', '.join(PROFILES)}")
+    profile = PROFILES[profile_name]
+    seconds = parse_seconds(run_time)
+    if seconds <= 0:
+        raise SystemExit("--run-time must be positive: every load run is bounded")
+    out = Path(out_dir or Path("reports") / "load" / profile_name)
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("locust_*"):
+        old.unlink()
+    server, boot = start_server(out, server_workers=server_workers)
+    host = boot["baseUrl"]
+    env = dict(os.environ, **{
+        BOOTSTRAP_ENV: str(out / "bootstrap.json"),
+        MAX_REQUESTS_ENV: str(max_requests),
+        # one identity per user and kind, provisioned before the clock starts
+        "DFNS_LOAD_POOL": str(max(1, math.ceil(users / max(1, processes or master_workers or 1)))),
+        "PYTHONUNBUFFERED": "1",
+    })
+    if shape:
+        env["DFNS_LOAD_SHAPE"] = shape
+    else:
+        env.pop("DFNS_LOAD_SHAPE", None)
+    common_args = ["-f", profile.path, *profile.classes]
+    run_args = ["--headless", "-u", str(users), "-r", str(spawn_rate or users), "-t", f"{seconds}s",
+                "--host", host, "--csv", str(out / "locust"), "--csv-full-history",
+                "--html", str(out / "locust_report.html"), "--stop-timeout", "3",
+                "--only-summary", "--loglevel", "WARNING"]
+    started = time.time()
+    log = open(out / "locust.log", "wb")
+    workers: list[subprocess.Popen] = []
+    try:
+        if master_workers:
+            master_port = free_port()
+            cmd = [sys.executable, "-m", "locust", *common_args, *run_args, "--master",
+                   "--master-bind-host", "127.0.0.1", "--master-bind-port", str(master_port),
+                   "--expect-workers", str(master_workers), "--expect-workers-max-wait", "30"]
+            master = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                      start_new_session=True)
+            for _ in range(master_workers):
+                workers.append(subprocess.Popen(
+                    [sys.executable, "-m", "locust", *common_args, "--worker", "--master-host",
+                     "127.0.0.1", "--master-port", str(master_port), "--loglevel", "WARNING"],
+                    env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+            proc = master
+        else:
+            extra = ["--processes", str(processes)] if processes else []
+            proc = subprocess.Popen([sys.executable, "-m", "locust", *common_args, *run_args, *extra],
+                                    env=env, stdout=log, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+        try:
+            code = proc.wait(seconds + 90)
+        except subprocess.TimeoutExpired:
+            stop(proc)
+            code = -9
+        for worker in workers:
+            try:
+                worker.wait(15)
+            except subprocess.TimeoutExpired:
+                stop(worker)
+    finally:
+        for worker in workers:
+            stop(worker)
+        stop(server)
+        log.close()
+    summary = summarise(out, profile_name, profile, users=users, run_time=seconds, shape=shape,
+                        processes=processes, master_workers=master_workers, exit_code=code,
+                        wall_seconds=time.time() - started, server_workers=server_workers)
+    if not quiet:
+        print((out / "summary.md").read_text())
+    return summary
+
+
+# -- reports --------------------------------------------------------------------------------
+def _rows(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _num(value: str | None) -> float:
+    try:
+        return float(value or 0)
+    except ValueError:
+        return 0.0
+
+
+def summarise(out: Path, name: str, profile: Profile, **meta: Any) -> dict[str, Any]:
+    stats = _rows(out / "locust_stats.csv")
+    http = [r for r in stats if r["Type"] not in (SERVER_TIMING, "") and r["Name"] != "Aggregated"]
+    timing = [r for r in stats if r["Type"] == SERVER_TIMING]
+    aggregated = next((r for r in stats if r["Name"] == "Aggregated"), {})
+
+    def row(r: dict[str, str]) -> dict[str, Any]:
+        return {"type": r["Type"], "name": r["Name"], "requests": int(_num(r["Request Count"])),
+                "failures": int(_num(r["Failure Count"])), "rps": round(_num(r["Requests/s"]), 1),
+                "p50": _num(r["50%"]), "p95": _num(r["95%"]), "p99": _num(r["99%"]),
+                "max": _num(r["Max Response Time"])}
+
+    failures = _rows(out / "locust_failures.csv")
+    summary = {
+        "profile": name, "description": profile.description, **meta,
+        "requests": int(_num(aggregated.get("Request Count"))),
+        "failures": int(_num(aggregated.get("Failure Count"))),
+        "rps": round(_num(aggregated.get("Requests/s")), 1),
+        "http": [row(r) for r in http], "server_timing_us": [row(r) for r in timing],
+        "failure_samples": failures[:10],
+        "files": sorted(p.name for p in out.iterdir() if p.is_file()),
+    }
+    picture = draw_latency(out)
+    if picture:
+        summary["files"] = sorted({*summary["files"], picture})
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (out / "summary.md").write_text(markdown(summary))
+    return summary
+
+
+def markdown(s: dict[str, Any]) -> str:
+    lines = [f"# Load run: {s['profile']}", "",
+             f"{s['description']}. Users {s['users']}, run time {s['run_time']} s, "
+             f"shape {s['shape'] or 'none (constant)'}, Locust processes {_locust_layout(s)}, "
+             f"server workers {s['server_workers']}; exit code {s['exit_code']}.", "",
+             f"**{s['requests']} HTTP requests, {s['failures']} failures, {s['rps']} req/s.**", "",
+             "| HTTP request | reqs | fails | req/s | p50 ms | p95 ms | p99 ms |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in s["http"]:
+        lines.append(f"| {r['type']} {r['name']} | {r['requests']} | {r['failures']} | {r['rps']} "
+                     f"| {r['p50']:g} | {r['p95']:g} | {r['p99']:g} |")
+    lines += ["", "Server-Timing (the simulator's own time, microseconds):", "",
+              "| metric | samples | p50 µs | p95 µs | p99 µs |", "|---|---:|---:|---:|---:|"]
+    for r in s["server_timing_us"]:
+        lines.append(f"| {r['name'].replace(' [us]', '')} | {r['requests']} | {r['p50']:g} "
+                     f"| {r['p95']:g} | {r['p99']:g} |")
+    lines += ["", "Files: " + ", ".join(s["files"]), ""]
+    return "\n".join(lines)
+
+
+def _locust_layout(s: dict[str, Any]) -> str:
+    if s["master_workers"]:
+        return f"master + {s['master_workers']} workers"
+    return str(s["processes"] or 1)
+
+
+def _history(out: Path) -> list[dict[str, str]]:
+    return [r for r in _rows(out / "locust_stats_history.csv") if r.get("Name") == "Aggregated"]
+
+
+def draw_latency(out: Path) -> str | None:
+    """Latency (p50/p95) and throughput over time, from Locust's stats history."""
+    rows = _history(out)
+    if not rows:
+        return None
+    t0 = _num(rows[0]["Timestamp"])
+    xs = [_num(r["Timestamp"]) - t0 for r in rows]
+    p50 = [_num(r["50%"]) for r in rows]
+    p95 = [_num(r["95%"]) for r in rows]
+    rps = [_num(r["Requests/s"]) for r in rows]
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return _draw_svg(out, xs, p50, p95, rps)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
+    top.plot(xs, p50, label="p50")
+    top.plot(xs, p95, label="p95")
+    top.set_ylabel("latency (ms)")
+    top.legend()
+    top.set_title(f"{out.name}: HTTP latency and throughput over time")
+    bottom.plot(xs, rps, color="tab:green")
+    bottom.set_ylabel("requests/s")
+    bottom.set_xlabel("seconds")
+    fig.tight_layout()
+    fig.savefig(out / "latency.png", dpi=100)
+    plt.close(fig)
+    return "latency.png"
+
+
+def _draw_svg(out: Path, xs: list[float], p50: list[float], p95: list[float], rps: list[float]) -> str:
+    width, height = 800, 300
+    x_max = max(xs) or 1
+    y_max = max(p95 + p50) or 1
+
+    def poly(ys: list[float], top: float, color: str) -> str:
+        points = " ".join(f"{40 + x / x_max * (width - 60):.1f},{top + 120 - y / (max(ys) or 1) * 110:.1f}"
+                          for x, y in zip(xs, ys))
+        return f'<polyline fill="none" stroke="{color}" points="{points}"/>'
+
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">'
+           f'<text x="40" y="12">latency ms (p50 blue, p95 red, max {y_max:g})</text>'
+           f'{poly(p50, 10, "blue")}{poly(p95, 10, "red")}'
+           f'<text x="40" y="160">requests/s (max {max(rps):g})</text>{poly(rps, 165, "green")}</svg>')
+    (out / "latency.svg").write_text(svg)
+    return "latency.svg"

@@ -1,0 +1,189 @@
+"""The control plane as plain Python: what ``/_sim/…`` and the ``Simulator`` twin both call.
+
+State documents (snapshot / restore) come from :mod:`simulator.persistence.codec`; ``reset``
+returns the store to its *baseline*, the state right after the default org and the bootstrap
+service account were created, so the bootstrap identity keeps working after a reset.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from typing import Any
+
+from simulator.admin.faults import FaultRegistry
+from simulator.admin.journal import Journal
+from simulator.clock import iso8601, parse_iso8601
+from simulator.errors import ApiError
+from simulator.services.core import Core
+
+CLOCK_ACTIONS = ("freeze", "unfreeze", "set", "advance")
+MAX_CLOCK_STEP = 100 * 365 * 86400.0
+
+
+class ControlError(ApiError):
+    """A control-plane rejection, rendered in the Dfns envelope like any other."""
+
+
+def _codec() -> Any:
+    try:
+        return importlib.import_module("simulator.persistence.codec")
+    except ImportError:
+        return None
+
+
+def codec_available() -> bool:
+    codec = _codec()
+    return codec is not None and hasattr(codec, "dump_state") and hasattr(codec, "load_state")
+
+
+def _belongs(table: str, key: str, entity: Any, org_id: str) -> bool:
+    if table == "orgs":
+        return key == org_id
+    return getattr(entity, "org_id", None) == org_id
+
+
+class Control:
+    def __init__(self, core: Core, *, owner: Any = None, journal_size: int = 500) -> None:
+        self.core = core
+        # The codec takes the Simulator (then snapshots carry its bootstrap identity) or a Core.
+        self.target = owner if owner is not None else core
+        self.faults = FaultRegistry(core.random.seed)
+        self.journal = Journal(journal_size)
+        self._baseline: dict[str, dict[str, Any]] | None = None
+
+    # -- baseline / reset ---------------------------------------------------------------
+    def capture_baseline(self) -> None:
+        """Remember the current state as what ``reset`` returns to."""
+        dump = getattr(self.core.store, "dump", None)
+        self._baseline = dump() if callable(dump) else None
+
+    def reset(self, org_id: str | None = None) -> dict[str, Any]:
+        store = self.core.store
+        if not callable(getattr(store, "dump", None)) or not callable(getattr(store, "load", None)):
+            raise ControlError(501, "this state store cannot be reset (it has no dump/load)")
+        baseline = self._baseline or {}
+        if org_id is None:
+            store.load({name: dict(rows) for name, rows in baseline.items()})
+            self.faults.clear()
+            self.journal.clear()
+            self.core.clock.unfreeze()
+            self.core.clock.set(time.time())
+            self.core.random.reseed(self.core.random.seed)
+            self.faults.reseed(self.core.random.seed)
+            return {"reset": "all"}
+        if not isinstance(org_id, str) or not org_id:
+            raise ControlError(400, "orgId must be a non-empty string", details={"field": "orgId"})
+        if self.core.org(org_id) is None and org_id not in baseline.get("orgs", {}):
+            raise ControlError(404, "org not found", details={"orgId": org_id})
+        removed = restored = 0
+        with store.transaction() as tx:
+            for table, rows in store.dump().items():
+                for key, entity in rows.items():
+                    if _belongs(table, key, entity, org_id):
+                        tx.delete(table, key)
+                        removed += 1
+            for table, rows in baseline.items():
+                for key, entity in rows.items():
+                    if _belongs(table, key, entity, org_id):
+                        tx.put(table, key, entity)
+                        restored += 1
+        return {"reset": "org", "orgId": org_id, "removed": removed, "restored": restored}
+
+    # -- whole-state documents ----------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        codec = _codec()
+        if not codec_available():
+            raise ControlError(501, "snapshots need simulator.persistence.codec, which is not installed")
+        return dict(codec.dump_state(self.target))
+
+    def restore(self, document: Any) -> dict[str, Any]:
+        codec = _codec()
+        if not codec_available():
+            raise ControlError(501, "snapshots need simulator.persistence.codec, which is not installed")
+        if not isinstance(document, dict):
+            raise ControlError(400, "the body must be a state document from /_sim/snapshot")
+        try:
+            codec.load_state(self.target, document)
+        except ApiError:
+            raise
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ControlError(400, f"invalid state document: {exc}") from None
+        # The restored document is the new starting point: its org, secret and bootstrap
+        # identity are what a later reset() must keep working.
+        self.capture_baseline()
+        return {"restored": True}
+
+    # -- randomness -----------------------------------------------------------------------
+    def seed(self, seed: Any) -> dict[str, Any]:
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ControlError(400, "seed must be an integer (or null for true randomness)",
+                               details={"field": "seed"})
+        self.core.random.reseed(seed)
+        self.faults.reseed(seed)
+        return {"seed": seed}
+
+    # -- clock ----------------------------------------------------------------------------
+    def clock_view(self) -> dict[str, Any]:
+        now = self.core.clock.now()
+        return {"now": iso8601(now), "epoch": now, "frozen": self.core.clock.is_frozen}
+
+    def clock_command(self, body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise ControlError(400, "the body must be a JSON object with an action")
+        action = body.get("action")
+        if action not in CLOCK_ACTIONS:
+            raise ControlError(400, f"action must be one of {', '.join(CLOCK_ACTIONS)}",
+                               details={"field": "action"})
+        clock = self.core.clock
+        if action == "freeze":
+            clock.freeze(None if body.get("at") is None else _instant(body["at"]))
+        elif action == "unfreeze":
+            clock.unfreeze()
+        elif action == "set":
+            if body.get("at") is None:
+                raise ControlError(400, "set needs at (ISO-8601 or epoch seconds)", details={"field": "at"})
+            clock.set(_instant(body["at"]))
+        else:
+            seconds = body.get("seconds")
+            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) \
+                    or abs(seconds) > MAX_CLOCK_STEP:
+                raise ControlError(400, "advance needs seconds (a number, at most 100 years)",
+                                   details={"field": "seconds"})
+            clock.advance(float(seconds))
+        return self.clock_view()
+
+    # -- outbox ---------------------------------------------------------------------------
+    def outbox(self, *, to: str | None = None, kind: str | None = None, org_id: str | None = None,
+               user_id: str | None = None) -> list[dict[str, Any]]:
+        rows = []
+        for m in self.core.outbox(org_id):
+            if to is not None and m.to.lower() != to.lower():
+                continue
+            if (kind is not None and m.kind != kind) or (user_id is not None and m.user_id != user_id):
+                continue
+            rows.append({"id": m.id, "to": m.to, "kind": m.kind, "subject": m.subject,
+                         "body": m.body, "code": m.code, "userId": m.user_id, "orgId": m.org_id,
+                         "dateSent": iso8601(m.date_sent)})
+        return rows
+
+    def clear_outbox(self, **filters: Any) -> int:
+        ids = [m["id"] for m in self.outbox(**filters)]
+        for message_id in ids:
+            self.core.store.delete("outbox", message_id)
+        return len(ids)
+
+
+def _instant(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ControlError(400, "at must be ISO-8601 or epoch seconds", details={"field": "at"})
+    if isinstance(value, (int, float)):
+        if not 0 <= value < 253402300800:  # year 10000
+            raise ControlError(400, "at is out of range", details={"field": "at"})
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return parse_iso8601(value)
+        except (ValueError, OverflowError):
+            pass
+    raise ControlError(400, "at must be ISO-8601 or epoch seconds", details={"field": "at"})

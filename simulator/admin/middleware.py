@@ -1,0 +1,157 @@
+"""ASGI middleware around the Dfns routes: applies scheduled faults and records the journal.
+
+Never applied to ``/_sim/`` (the dispatcher in :mod:`simulator.admin.app` routes those
+around it). Both doors run the same code; the in-process door is recognised by the
+``dfns_sim.inprocess`` scope extension, where real awaiting is impossible, so latency is a
+blocking sleep and a dropped connection is an ``httpx.RemoteProtocolError`` raised straight
+to the caller, which is what httpx raises over a socket the server closed without answering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from simulator.admin.faults import FaultRegistry, FaultRule
+from simulator.admin.journal import Journal, mask_body, mask_headers, mask_query
+from simulator.clock import iso8601
+from simulator.transport import INPROCESS_EXTENSION
+
+log = logging.getLogger("dfns_sim.faults")
+
+
+def _error_payload(status: int, message: str) -> bytes:
+    from simulator.http.app import _error_id, error_body
+
+    body = error_body(status, message, {"simulatedFault": True}, error_id=_error_id())
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+async def _close_connection(receive: Callable) -> bool:
+    """Close the client's TCP connection without a response (uvicorn).
+
+    uvicorn runs each request as a task over ``RequestResponseCycle.run_asgi``; that cycle
+    holds the asyncio transport. Closing it, then waiting for the disconnect, leaves uvicorn
+    nothing to send and nothing to log; the client sees the peer close the connection.
+    """
+    task = asyncio.current_task()
+    frame = getattr(task.get_coro(), "cr_frame", None) if task is not None else None
+    cycle = frame.f_locals.get("self") if frame is not None else None
+    transport = getattr(cycle, "transport", None)
+    if transport is None or not hasattr(transport, "close"):
+        return False
+    transport.close()
+    try:
+        async with asyncio.timeout(5):
+            while (await receive())["type"] != "http.disconnect":
+                pass
+    except TimeoutError:  # pragma: no cover - the transport is closed either way
+        pass
+    return True
+
+
+async def _drain(receive: Callable) -> None:
+    """Read the request body so the server is not left with unread bytes."""
+    more = True
+    while more:
+        message = await receive()
+        more = message["type"] == "http.request" and message.get("more_body", False)
+
+
+class FaultsAndJournal:
+    """Wraps the Dfns ASGI app."""
+
+    def __init__(self, app: Any, faults: FaultRegistry, journal: Journal,
+                 now: Callable[[], float]) -> None:
+        self.app = app
+        self.faults = faults
+        self.journal = journal
+        self.now = now
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> Any:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        inprocess = INPROCESS_EXTENSION in (scope.get("extensions") or {})
+        rule = self.faults.pick(scope["method"], scope["path"])
+        started = time.perf_counter()
+        request_chunks: list[bytes] = []
+        response: dict[str, Any] = {"status": 0, "headers": [], "body": []}
+
+        async def recording_receive() -> dict[str, Any]:
+            message = await receive()
+            if message["type"] == "http.request":
+                request_chunks.append(message.get("body", b""))
+            return message
+
+        async def recording_send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                response["status"] = message["status"]
+                response["headers"] = list(message.get("headers", []))
+            elif message["type"] == "http.response.body":
+                response["body"].append(message.get("body", b""))
+            await send(message)
+
+        try:
+            if rule is not None:
+                handled = await self._apply(rule, scope, recording_receive, recording_send, inprocess)
+                if handled:
+                    return None
+            return await self.app(scope, recording_receive, recording_send)
+        finally:
+            self._record(scope, request_chunks, response, started, rule)
+
+    async def _apply(self, rule: FaultRule, scope: dict, receive: Callable, send: Callable,
+                     inprocess: bool) -> bool:
+        """Apply ``rule``; True when it produced the outcome (the app is not called)."""
+        if rule.latency_ms:
+            if inprocess:
+                time.sleep(rule.latency_ms / 1000)  # the in-process door cannot await timers
+            else:
+                await asyncio.sleep(rule.latency_ms / 1000)
+        if rule.action == "latency":
+            return False
+        if rule.action == "drop":
+            if inprocess:
+                raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+            await _drain(receive)  # an unread body would turn the close into a TCP reset
+            if await _close_connection(receive):
+                return True
+            # Not under uvicorn: the closest we can do is a response that never completes.
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-length", b"1")]})
+            raise ConnectionAbortedError("dfns-sim dropped the connection (simulated fault)")
+        await _drain(receive)
+        payload = _error_payload(rule.status, rule.message)
+        headers = [(b"content-type", b"application/json"),
+                   (b"content-length", str(len(payload)).encode()),
+                   (b"x-dfns-sim-fault", rule.id.encode())]
+        if rule.action == "rate_limit" or rule.status in (429, 503):
+            headers.append((b"retry-after", str(rule.retry_after).encode()))
+        await send({"type": "http.response.start", "status": rule.status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+        return True
+
+    def _record(self, scope: dict, request_chunks: list[bytes], response: dict[str, Any],
+                started: float, rule: FaultRule | None) -> None:
+        try:
+            self.journal.record({
+                "time": iso8601(self.now()),
+                "method": scope["method"],
+                "path": scope["path"],
+                "query": mask_query(scope.get("query_string", b"")),
+                "requestHeaders": mask_headers(scope.get("headers", [])),
+                "requestBody": mask_body(b"".join(request_chunks)),
+                "status": response["status"] or None,  # None: the connection was dropped
+                "responseHeaders": mask_headers(response["headers"]),
+                "responseBody": mask_body(b"".join(response["body"])),
+                "durationMs": round((time.perf_counter() - started) * 1000, 3),
+                "fault": None if rule is None else {"id": rule.id, "action": rule.action},
+            })
+        except Exception:  # noqa: BLE001 - the journal must never break a request
+            log.exception("could not record a journal entry")

@@ -1,0 +1,85 @@
+"""``dfns-sim serve --workers N``: N uvicorn worker processes sharing one persistent store.
+
+The parent process opens the shared store, creates (or restores) the default org, the JWT
+secret and the bootstrap identity — the store's ``meta`` table keeps them — and writes the
+bootstrap file. uvicorn then spawns N workers; each calls :func:`create_app`, which builds its
+own ``Simulator(store=<same store>)`` and so reads the same org, secret and bootstrap back. Every
+single-use rule holds across workers because the store's ``transaction()`` is atomic across
+processes (SQLite ``BEGIN IMMEDIATE``; Redis ``WATCH``/``MULTI``).
+
+Store URLs: ``sqlite:///path/to/state.sqlite`` (one machine, WAL) or ``redis://host:port/db``
+(several machines: run ``dfns-sim serve --workers N --store redis://...`` on each host).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+STORE_ENV = "DFNS_SIM_WORKER_STORE"
+SETTINGS_ENV = "DFNS_SIM_WORKER_SETTINGS"
+
+
+def open_store(url: str) -> Any:
+    """A shared store from a URL (``sqlite:///file``, a bare path, or ``redis://...``)."""
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from simulator.persistence.redis_store import RedisStore
+
+        return RedisStore(url)
+    path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else url
+    from simulator.persistence.sqlite_store import SqliteStore
+
+    return SqliteStore(path)
+
+
+def _settings() -> dict[str, Any]:
+    return json.loads(os.environ.get(SETTINGS_ENV, "{}"))
+
+
+def create_app() -> Any:
+    """uvicorn factory, called once in every worker process."""
+    from simulator.simulator import Simulator
+
+    url = os.environ.get(STORE_ENV)
+    if not url:
+        raise RuntimeError(f"{STORE_ENV} is not set: start workers with dfns-sim serve --workers N")
+    sim = Simulator(store=open_store(url), **_settings())
+    sim.bootstrap()  # restored from the store's meta table, never re-created
+    return sim.app
+
+
+def store_url(args: argparse.Namespace) -> str:
+    explicit = getattr(args, "store", None) or getattr(args, "state", None)
+    if explicit:
+        return str(explicit)
+    directory = tempfile.mkdtemp(prefix="dfns-sim-workers-")
+    return str(Path(directory) / "state.sqlite")
+
+
+def serve_workers(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from simulator.simulator import Simulator
+
+    url = store_url(args)
+    # Ids are random per process; a shared seed would make workers mint the same ids.
+    settings = {"rp_id": args.rp_id, "origin": args.origin}
+    parent = Simulator(store=open_store(url), **settings)
+    boot = dict(parent.bootstrap())
+    boot["baseUrl"] = f"http://{args.host}:{args.port}"
+    if args.bootstrap_out:
+        Path(args.bootstrap_out).write_text(json.dumps(boot, indent=2))
+    close = getattr(parent.core.store, "close", None)
+    if close is not None:
+        close()
+    os.environ[STORE_ENV] = url
+    os.environ[SETTINGS_ENV] = json.dumps(settings)
+    print(f"dfns-sim serving on http://{args.host}:{args.port} with {args.workers} workers "
+          f"sharing {url} (org {boot['orgId']})", flush=True)
+    uvicorn.run("simulator.multiworker:create_app", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level=args.log_level, access_log=False, lifespan="off")
+    return 0

@@ -1,0 +1,263 @@
+"""A :class:`simulator.store.Store` on one SQLite file (stdlib ``sqlite3``).
+
+- One row per entity (``entities``: table, key, version, JSON from the state codec) and one
+  row per secondary-index entry (``idx``), so ``find`` is an indexed join.
+- WAL journal and ``synchronous=FULL``: a write is on disk before ``put`` / the transaction
+  returns, hence before the HTTP response that acknowledges it (kill -9 loses nothing).
+- A connection per thread (and per process: a forked or spawned worker opens its own), all in
+  autocommit mode; every read sees the latest committed write of any thread or process.
+- ``transaction()`` is ``BEGIN IMMEDIATE``: it takes the file's write lock before the first
+  read, so a read-check-write (single-use challenges, codes, tokens) is atomic across threads
+  *and* processes. Nested ``transaction()`` calls and plain ``put`` calls inside one join it.
+- Decoded entities are cached by (table, key) with the row's random version: a read still asks
+  SQLite for the row (so another process's write is never missed) but skips decoding when the
+  version is unchanged.
+- Core state that is not in any table (default org id, JWT secret, bootstrap identity) lives in
+  the ``meta`` table; :class:`simulator.Simulator` reads it back on start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sqlite3
+import threading
+from collections.abc import Hashable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from simulator.persistence.codec import apply_core_meta, dumps_value, loads_value
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS entities (
+    id INTEGER PRIMARY KEY,
+    tbl TEXT NOT NULL,
+    key TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    UNIQUE (tbl, key)
+);
+CREATE TABLE IF NOT EXISTS idx (
+    tbl TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    key TEXT NOT NULL,
+    PRIMARY KEY (tbl, name, value, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_by_key ON idx (tbl, key);
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+"""
+
+_CORE_META = "core"
+_INDEX_SIGNATURE = "index_signature"
+
+
+class SqliteStore:
+    """Persistent, multi-thread and multi-process store; same protocol as InMemoryStore."""
+
+    def __init__(self, path: str | os.PathLike[str],
+                 indexes: Mapping[str, Mapping[str, Any]] | None = None, *,
+                 busy_timeout: float = 60.0) -> None:
+        if indexes is None:
+            from simulator.services.core import INDEXES
+
+            indexes = INDEXES
+        self.path = str(Path(path))
+        self._indexes = indexes
+        self._busy_timeout = busy_timeout
+        self._local = threading.local()
+        self._pid = os.getpid()
+        self._cache: dict[tuple[str, str], tuple[int, Any]] = {}
+        conn = self._conn()
+        conn.executescript(_SCHEMA)
+        self._check_index_signature()
+
+    # -- connections ---------------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        if self._pid != os.getpid():  # a forked child must not reuse its parent's handles
+            self._pid = os.getpid()
+            self._local = threading.local()
+            self._cache = {}
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
+            self._local.conn = conn
+            self._local.depth = 0
+        return conn
+
+    def close(self) -> None:
+        """Close this thread's connection (others close when their thread ends)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- transactions --------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[SqliteStore]:
+        conn = self._conn()
+        if self._local.depth:
+            self._local.depth += 1
+            try:
+                yield self
+            finally:
+                self._local.depth -= 1
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        self._local.depth = 1
+        try:
+            yield self
+        except BaseException:
+            self._local.depth = 0
+            conn.execute("ROLLBACK")
+            raise
+        self._local.depth = 0
+        conn.execute("COMMIT")
+
+    # -- reads ---------------------------------------------------------------------------
+    def _decode(self, table: str, key: str, version: int, data: str) -> Any:
+        cached = self._cache.get((table, key))
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        value = loads_value(data)
+        self._cache[(table, key)] = (version, value)
+        return value
+
+    def get(self, table: str, key: str) -> Any | None:
+        row = self._conn().execute(
+            "SELECT version, data FROM entities WHERE tbl = ? AND key = ?", (table, key)).fetchone()
+        return None if row is None else self._decode(table, key, row[0], row[1])
+
+    def find(self, table: str, index: str, value: Hashable) -> list[Any]:
+        rows = self._conn().execute(
+            "SELECT e.key, e.version, e.data FROM idx i JOIN entities e"
+            " ON e.tbl = i.tbl AND e.key = i.key"
+            " WHERE i.tbl = ? AND i.name = ? AND i.value = ? ORDER BY e.id",
+            (table, index, dumps_value(value))).fetchall()
+        return [self._decode(table, key, version, data) for key, version, data in rows]
+
+    def scan(self, table: str) -> Iterator[Any]:
+        rows = self._conn().execute(
+            "SELECT key, version, data FROM entities WHERE tbl = ? ORDER BY id", (table,)).fetchall()
+        return iter([self._decode(table, key, version, data) for key, version, data in rows])
+
+    def tables(self) -> list[str]:
+        return [r[0] for r in self._conn().execute("SELECT DISTINCT tbl FROM entities ORDER BY tbl")]
+
+    # -- writes --------------------------------------------------------------------------
+    def _index_rows(self, table: str, key: str, value: Any) -> list[tuple[str, str, str, str]]:
+        out = []
+        for name, fn in self._indexes.get(table, {}).items():
+            indexed = fn(value)
+            if indexed is not None:
+                out.append((table, name, dumps_value(indexed), key))
+        return out
+
+    def _write(self, conn: sqlite3.Connection, table: str, key: str, value: Any) -> None:
+        version = secrets.randbits(62)
+        conn.execute(
+            "INSERT INTO entities (tbl, key, version, data) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (tbl, key) DO UPDATE SET version = excluded.version, data = excluded.data",
+            (table, key, version, dumps_value(value)))
+        conn.execute("DELETE FROM idx WHERE tbl = ? AND key = ?", (table, key))
+        conn.executemany("INSERT OR IGNORE INTO idx (tbl, name, value, key) VALUES (?, ?, ?, ?)",
+                         self._index_rows(table, key, value))
+        self._cache[(table, key)] = (version, value)
+
+    def put(self, table: str, key: str, value: Any) -> None:
+        with self.transaction():
+            self._write(self._conn(), table, key, value)
+
+    def delete(self, table: str, key: str) -> None:
+        with self.transaction():
+            conn = self._conn()
+            conn.execute("DELETE FROM entities WHERE tbl = ? AND key = ?", (table, key))
+            conn.execute("DELETE FROM idx WHERE tbl = ? AND key = ?", (table, key))
+        self._cache.pop((table, key), None)
+
+    def clear(self) -> None:
+        """Drop every entity; the meta table (JWT secret, …) stays."""
+        with self.transaction():
+            conn = self._conn()
+            conn.execute("DELETE FROM entities")
+            conn.execute("DELETE FROM idx")
+        self._cache.clear()
+
+    # -- whole-state documents (snapshot / restore) ------------------------------------
+    def dump(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        with self.transaction():  # one consistent view
+            rows = self._conn().execute(
+                "SELECT tbl, key, version, data FROM entities ORDER BY id").fetchall()
+        for table, key, version, data in rows:
+            out.setdefault(table, {})[key] = self._decode(table, key, version, data)
+        return out
+
+    def load(self, tables: Mapping[str, Mapping[str, Any]]) -> None:
+        with self.transaction():
+            self.clear()
+            conn = self._conn()
+            for table, rows in tables.items():
+                for key, value in rows.items():
+                    self._write(conn, table, key, value)
+
+    # -- core-level state ------------------------------------------------------------------
+    def _get_meta(self, name: str) -> Any | None:
+        row = self._conn().execute("SELECT v FROM meta WHERE k = ?", (name,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def _set_meta(self, name: str, value: Any) -> None:
+        with self.transaction():
+            self._conn().execute(
+                "INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+                (name, json.dumps(value)))
+
+    def save_core_meta(self, meta: Mapping[str, Any]) -> None:
+        self._set_meta(_CORE_META, dict(meta))
+
+    def load_core_meta(self) -> dict[str, Any] | None:
+        value = self._get_meta(_CORE_META)
+        return dict(value) if isinstance(value, dict) else None
+
+    def restore_core(self, target: Any) -> bool:
+        """Give a Core / Simulator the org, JWT secret and bootstrap saved with this file.
+
+        Parts that no longer match the tables (e.g. after ``clear()``) are left out, so the
+        simulator recreates them instead of pointing at deleted rows. True if anything was
+        restored.
+        """
+        meta = self.load_core_meta()
+        if not meta:
+            return False
+        meta = dict(meta)
+        if meta.get("default_org_id") and self.get("orgs", meta["default_org_id"]) is None:
+            meta["default_org_id"] = ""
+        boot = meta.get("bootstrap")
+        if boot:
+            account = boot.get("serviceAccount") or {}
+            if (boot.get("orgId") != meta["default_org_id"]
+                    or self.get("users", account.get("userId", "")) is None
+                    or self.get("tokens", account.get("tokenId", "")) is None):
+                meta["bootstrap"] = None
+        apply_core_meta(target, meta)
+        return True
+
+    def _check_index_signature(self) -> None:
+        """Rebuild the index rows when the INDEXES declarations changed since the last open."""
+        signature = sorted(f"{t}.{n}" for t, names in self._indexes.items() for n in names)
+        if self._get_meta(_INDEX_SIGNATURE) == signature:
+            return
+        with self.transaction():
+            conn = self._conn()
+            conn.execute("DELETE FROM idx")
+            for table, key, data in conn.execute("SELECT tbl, key, data FROM entities").fetchall():
+                conn.executemany(
+                    "INSERT OR IGNORE INTO idx (tbl, name, value, key) VALUES (?, ?, ?, ?)",
+                    self._index_rows(table, key, loads_value(data)))
+            self._set_meta(_INDEX_SIGNATURE, signature)

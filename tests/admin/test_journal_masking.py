@@ -1,0 +1,93 @@
+"""No secret ever reaches the journal: tokens, codes, challenge identifiers, wrapped keys."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from scenarios.client import DfnsApi, complete_registration, delegated_login, login, ok, register_delegated
+from simulator import Simulator
+from simulator.admin.journal import MASK, SECRET_FIELDS, mask_value
+from tests.admin.helpers import admin
+from virtual_authenticators import KeyAuthenticator, PasswordProtectedKeyAuthenticator
+
+SECRET_HEADERS = ("authorization", "x-dfns-useraction")
+
+
+def _collect(value: Any, out: set[str]) -> None:
+    """Every value of a secret-named field, at any depth of a JSON document."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if (key.lower() in SECRET_FIELDS or key.lower().endswith("token")) and isinstance(item, str):
+                out.add(item)
+            _collect(item, out)
+    elif isinstance(value, list):
+        for item in value:
+            _collect(item, out)
+
+
+def _spy(client: httpx.Client, secrets: set[str]) -> None:
+    def on_response(response: httpx.Response) -> None:
+        response.read()
+        request = response.request
+        for name in SECRET_HEADERS:
+            if name in request.headers:
+                secrets.add(request.headers[name].removeprefix("Bearer ").strip())
+        for raw in (request.content, response.content):
+            try:
+                _collect(json.loads(raw), secrets)
+            except ValueError:
+                pass
+
+    client.event_hooks["response"].append(on_response)
+
+
+def test_no_secret_in_the_journal(door: httpx.Client, sim: Simulator, sa: DfnsApi, anon: DfnsApi,
+                                  bootstrap: dict) -> None:
+    secrets: set[str] = {bootstrap["serviceAccount"]["accessToken"], "correct horse battery"}
+    _spy(door, secrets)
+    org = bootstrap["orgId"]
+    # delegated registration with a password-protected key (encryptedPrivateKey on the wire)
+    wrapped = PasswordProtectedKeyAuthenticator("correct horse battery", "ppk@example.com")
+    register_delegated(sa, "ppk@example.com", wrapped)
+    secrets.add(wrapped.encrypted_private_key)
+    token = delegated_login(sa, "ppk@example.com")
+    ok(sa.as_(token, wrapped).request("GET", "/auth/credentials"))
+    # direct registration with an e-mailed code, then a login and a signed user action
+    ok(sa.signed("POST", "/auth/users", {"email": "emp@example.com", "kind": "CustomerEmployee"}))
+    code = sim.last_code("emp@example.com")
+    secrets.add(code)
+    challenge = ok(anon.request("POST", "/auth/registration/init", {
+        "username": "emp@example.com", "registrationCode": code, "orgId": org}))
+    device = KeyAuthenticator()
+    complete_registration(anon, challenge, device)
+    user_token = login(anon, org_id=org, username="emp@example.com", device=device)
+    ok(anon.as_(user_token, device).request("GET", "/auth/credentials"))
+    # a wrong code and a bad token are journaled too, still masked
+    anon.request("POST", "/auth/registration/init", {"username": "x@example.com",
+                                                     "registrationCode": "WRONG-CODE", "orgId": org})
+    anon.request("GET", "/auth/users", token="not-a-real-token")
+    secrets.update({"WRONG-CODE", "not-a-real-token"})
+
+    journal = admin(door, "GET", "journal")["items"]
+    assert len(journal) >= 12
+    dump = json.dumps(journal) + json.dumps(sim.journal())
+    secrets = {s for s in secrets if len(s) >= 8}
+    assert len(secrets) >= 10
+    leaked = [s[:12] + "..." for s in secrets if s in dump]
+    assert leaked == []
+    assert MASK in dump
+    signed = [e for e in journal if "x-dfns-useraction" in e["requestHeaders"]]
+    assert signed and all(e["requestHeaders"]["x-dfns-useraction"] == MASK for e in signed)
+    assert all(e["requestHeaders"].get("authorization", MASK) == MASK for e in journal)
+
+
+def test_mask_value_rules() -> None:
+    masked = mask_value({"token": "t", "nested": [{"password": "p", "recoveryCode": "r"}],
+                         "paginationToken": "next", "username": "u", "message": "Bearer abc",
+                         "note": "see eyJhbGciOi.eyJzdWIiOiJ4In0.sig"})
+    assert masked == {"token": MASK, "nested": [{"password": MASK, "recoveryCode": MASK}],
+                      "paginationToken": "next", "username": "u", "message": f"Bearer {MASK}",
+                      "note": f"see {MASK}"}

@@ -1,0 +1,49 @@
+"""Unit checks of the profile helpers: Server-Timing parsing, loopback guard, run-time syntax."""
+
+from __future__ import annotations
+
+import pytest
+
+from load.common import check_target, is_loopback_host, parse_server_timing
+from load.runner import PROFILES, parse_seconds
+
+
+def test_parse_server_timing() -> None:
+    assert parse_server_timing("verify;dur=0.120, app;dur=0.410") == {"verify": 0.12, "app": 0.41}
+    assert parse_server_timing(None) == {}
+    assert parse_server_timing("app;desc=x;dur=bad, verify;dur=1") == {"verify": 1.0}
+
+
+@pytest.mark.parametrize("url,loopback", [
+    ("http://127.0.0.1:8000", True), ("http://localhost:1", True), ("http://[::1]:80", True),
+    ("http://10.0.0.1:80", False), ("https://api.dfns.io", False),
+])
+def test_loopback_guard(url: str, loopback: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DFNS_LOAD_ALLOW_REMOTE", raising=False)
+    assert is_loopback_host(url) is loopback
+    if loopback:
+        check_target(url)
+    else:
+        with pytest.raises(SystemExit, match="loopback only"):
+            check_target(url)
+
+
+def test_run_time_syntax() -> None:
+    assert parse_seconds("20s") == 20
+    assert parse_seconds("1m30s") == 90
+    assert parse_seconds("15") == 15
+    with pytest.raises(ValueError):
+        parse_seconds("soon")
+
+
+def test_every_profile_file_exists() -> None:
+    for profile in PROFILES.values():
+        assert profile.path.endswith(".py")
+        assert __import__("pathlib").Path(profile.path).exists()
+
+
+def test_unknown_profile_is_refused() -> None:
+    from load.runner import run
+
+    with pytest.raises(SystemExit, match="unknown profile"):
+        run("nope")
