@@ -44,6 +44,7 @@ SERVER_TIMING = "SERVER-TIMING"
 logging.getLogger("httpx").setLevel(logging.WARNING)  # provisioning requests are not news
 BOOTSTRAP_ENV = "DFNS_SIM_BOOTSTRAP"
 MAX_REQUESTS_ENV = "DFNS_LOAD_MAX_REQUESTS"
+FINAL_STATS_ENV = "DFNS_LOAD_FINAL_STATS"
 DEFAULT_MAX_REQUESTS = 200_000
 # PasswordProtectedKey wrapping cost is client-side only (PBKDF2); registration loops use a
 # lighter count so the load generator, not the simulator, is not what gets measured.

@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from load.common import BOOTSTRAP_ENV, MAX_REQUESTS_ENV, SERVER_TIMING
+from load.common import BOOTSTRAP_ENV, FINAL_STATS_ENV, MAX_REQUESTS_ENV, SERVER_TIMING
 
 PROFILES_DIR = Path(__file__).parent / "profiles"
 
@@ -132,13 +132,14 @@ def run(profile_name: str, *, users: int = 10, spawn_rate: float | None = None,
         raise SystemExit("--run-time must be positive: every load run is bounded")
     out = Path(out_dir or Path("reports") / "load" / profile_name)
     out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("locust_*"):
-        old.unlink()
+    for old in [*out.glob("locust_*"), out / "final_stats.json"]:
+        old.unlink(missing_ok=True)
     server, boot = start_server(out, server_workers=server_workers)
     host = boot["baseUrl"]
     env = dict(os.environ, **{
         BOOTSTRAP_ENV: str(out / "bootstrap.json"),
         MAX_REQUESTS_ENV: str(max_requests),
+        FINAL_STATS_ENV: str(out / "final_stats.json"),
         # one identity per user and kind, provisioned before the clock starts
         "DFNS_LOAD_POOL": str(max(1, math.ceil(users / max(1, processes or master_workers or 1)))),
         "PYTHONUNBUFFERED": "1",
@@ -213,24 +214,25 @@ def _num(value: str | None) -> float:
 
 
 def summarise(out: Path, name: str, profile: Profile, **meta: Any) -> dict[str, Any]:
-    stats = _rows(out / "locust_stats.csv")
-    http = [r for r in stats if r["Type"] not in (SERVER_TIMING, "") and r["Name"] != "Aggregated"]
-    timing = [r for r in stats if r["Type"] == SERVER_TIMING]
-    aggregated = next((r for r in stats if r["Name"] == "Aggregated"), {})
-
-    def row(r: dict[str, str]) -> dict[str, Any]:
-        return {"type": r["Type"], "name": r["Name"], "requests": int(_num(r["Request Count"])),
-                "failures": int(_num(r["Failure Count"])), "rps": round(_num(r["Requests/s"]), 1),
-                "p50": _num(r["50%"]), "p95": _num(r["95%"]), "p99": _num(r["99%"]),
-                "max": _num(r["Max Response Time"])}
-
+    final_file = out / "final_stats.json"
+    rows: list[dict[str, Any]] = []
+    if final_file.exists():
+        rows = json.loads(final_file.read_text())["rows"]
+    else:  # Locust died before quitting: fall back on its last CSV
+        rows = [{"type": r["Type"], "name": r["Name"], "requests": int(_num(r["Request Count"])),
+                 "failures": int(_num(r["Failure Count"])), "rps": round(_num(r["Requests/s"]), 1),
+                 "p50": _num(r["50%"]), "p95": _num(r["95%"]), "p99": _num(r["99%"]),
+                 "max": _num(r["Max Response Time"])} for r in _rows(out / "locust_stats.csv")]
+    http = [r for r in rows if r["type"] not in (SERVER_TIMING, "") and r["name"] != "Aggregated"]
+    timing = [r for r in rows if r["type"] == SERVER_TIMING]
+    aggregated = next((r for r in rows if r["name"] == "Aggregated"), {})
     failures = _rows(out / "locust_failures.csv")
     summary = {
         "profile": name, "description": profile.description, **meta,
-        "requests": int(_num(aggregated.get("Request Count"))),
-        "failures": int(_num(aggregated.get("Failure Count"))),
-        "rps": round(_num(aggregated.get("Requests/s")), 1),
-        "http": [row(r) for r in http], "server_timing_us": [row(r) for r in timing],
+        "requests": int(aggregated.get("requests", 0)),
+        "failures": int(aggregated.get("failures", 0)),
+        "rps": aggregated.get("rps", 0.0),
+        "http": http, "server_timing_us": timing,
         "failure_samples": failures[:10],
         "files": sorted(p.name for p in out.iterdir() if p.is_file()),
     }

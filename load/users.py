@@ -7,12 +7,13 @@ test is timed. Think time is ``DFNS_LOAD_WAIT`` seconds (default 0: closed loop,
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from typing import Any, ClassVar
 
 from locust import FastHttpUser, constant, events
-from locust.runners import MasterRunner
+from locust.runners import MasterRunner, WorkerRunner
 
 from load import common
 from load.common import DfnsApi, LocustHttp, credential_code_body, ok
@@ -28,6 +29,27 @@ def _on_init(environment: Any, runner: Any = None, **_: Any) -> None:
     # so the measured window holds nothing but the flows under test. The master runs no users.
     if not isinstance(runner or environment.runner, MasterRunner):
         _prefill(environment)
+
+
+@events.quitting.add_listener
+def _write_final_stats(environment: Any, **_: Any) -> None:
+    """Final figures for ``dfns-sim load``'s summary (Locust rewrites its CSV only once a
+    second, so a run stopped by the request budget could leave it stale)."""
+    target = os.environ.get(common.FINAL_STATS_ENV)
+    if not target or isinstance(environment.runner, WorkerRunner):
+        return
+    stats = environment.runner.stats if environment.runner else environment.stats
+    rows = []
+    for entry in [*stats.entries.values(), stats.total]:
+        rows.append({
+            "type": entry.method or "", "name": entry.name, "requests": entry.num_requests,
+            "failures": entry.num_failures, "rps": round(entry.total_rps, 1),
+            **{f"p{int(q * 100)}": entry.get_response_time_percentile(q) if entry.num_requests else 0
+               for q in (0.5, 0.95, 0.99)},
+            "max": entry.max_response_time or 0,
+        })
+    with open(target, "w", encoding="utf-8") as handle:
+        json.dump({"rows": rows, "errors": len(stats.errors)}, handle, indent=2)
 
 
 def _prefill(environment: Any) -> None:

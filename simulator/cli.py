@@ -93,10 +93,20 @@ def build_parser() -> argparse.ArgumentParser:
     from load.cli import add_commands as add_load_commands  # dfns-sim load / bench (issue 7)
 
     add_load_commands(sub)
+    from conformance.cli import add_commands as add_qa_commands  # conformance / demo (issue 6)
+    from scenarios.cli import add_commands as add_scenario_commands  # scenario (issue 6)
+
+    add_qa_commands(sub)
+    add_scenario_commands(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["conformance"]:  # unknown arguments pass through to pytest
+        from conformance.cli import main_conformance
+
+        return main_conformance(argv[1:])
     args = build_parser().parse_args(argv)
     return int(args.func(args))
 

@@ -56,7 +56,11 @@ def store_url(args: argparse.Namespace) -> str:
     explicit = getattr(args, "store", None) or getattr(args, "state", None)
     if explicit:
         return str(explicit)
-    directory = tempfile.mkdtemp(prefix="dfns-sim-workers-")
+    # No --state: the shared state is ephemeral, so keep it in RAM (tmpfs) when the machine
+    # has one; the SQLite store fsyncs every commit, which on a disk would set the pace.
+    shm = "/dev/shm"
+    directory = tempfile.mkdtemp(prefix="dfns-sim-workers-",
+                                 dir=shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None)
     return str(Path(directory) / "state.sqlite")
 
 

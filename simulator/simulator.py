@@ -139,10 +139,11 @@ class Simulator:
         return httpx.Client(transport=InProcessTransport(self.app), **kwargs)
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> Any:
-        """Start a loopback server (a started ``ThreadedServer``) sharing this state."""
+        """A loopback ``ThreadedServer`` sharing this state: ``with sim.serve() as server:``
+        (or ``.start()`` / ``.stop()``); ``port=0`` picks a free port."""
         from simulator.server import ThreadedServer
 
-        return ThreadedServer(self.app, host=host, port=port).start()
+        return ThreadedServer(self.app, host=host, port=port)
 
     # -- control plane (the Python twin of /_sim/...) ----------------------------------
     @property

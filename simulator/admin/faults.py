@@ -13,7 +13,7 @@ import fnmatch
 import random
 import re
 import threading
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 ACTIONS = ("latency", "error", "rate_limit", "drop")
@@ -61,8 +61,6 @@ class FaultRule:
         return fnmatch.fnmatchcase(path, self.path)
 
     def view(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("_compiled", None)
         return {
             "id": self.id, "action": self.action, "method": self.method, "path": self.path,
             "pathRegex": self.path_regex, "probability": self.probability, "times": self.times,

@@ -1,15 +1,17 @@
 """The request journal: the last N Dfns requests and responses, secrets masked.
 
-Masking happens when an entry is recorded, so no secret is ever held by the journal, let
-alone served by ``/_sim/journal``.
+Entries are masked whenever they are read (``/_sim/journal``, ``sim.journal()``), so no
+reader ever sees a secret, while the request path only pays for an append.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 import threading
 from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
 MASK = "***"
@@ -33,18 +35,22 @@ def is_secret_field(name: str) -> bool:
 
 
 def mask_text(text: str) -> str:
+    # Fast path: most strings hold neither a JWT nor a bearer credential (the journal sits on
+    # every request, so it must stay cheap).
+    if "eyJ" not in text and "earer" not in text and "EARER" not in text:
+        return text
     return _BEARER.sub("Bearer " + MASK, _JWT.sub(MASK, text))
 
 
 def mask_value(value: Any) -> Any:
     """A copy of a decoded JSON value with every secret field replaced by ``***``."""
+    if isinstance(value, str):
+        return mask_text(value)
     if isinstance(value, dict):
-        return {k: (MASK if is_secret_field(str(k)) and v not in (None, "") else mask_value(v))
+        return {k: (MASK if v not in (None, "") and is_secret_field(str(k)) else mask_value(v))
                 for k, v in value.items()}
     if isinstance(value, list):
         return [mask_value(item) for item in value]
-    if isinstance(value, str):
-        return mask_text(value)
     return value
 
 
@@ -75,23 +81,65 @@ def mask_query(query: bytes) -> str:
     return urlencode([(k, MASK if is_secret_field(k) else mask_text(v)) for k, v in pairs])
 
 
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One request/response as captured; rendered (and masked) only when read."""
+
+    seq: int
+    time: str
+    method: str
+    path: str
+    query: bytes
+    request_headers: list[tuple[bytes, bytes]]
+    request_body: bytes
+    status: int | None  # None: the connection was dropped
+    response_headers: list[tuple[bytes, bytes]]
+    response_body: bytes
+    duration_ms: float
+    fault: dict[str, str] | None
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq, "time": self.time, "method": self.method, "path": self.path,
+            "query": mask_query(self.query),
+            "requestHeaders": mask_headers(self.request_headers),
+            "requestBody": mask_body(self.request_body),
+            "status": self.status,
+            "responseHeaders": mask_headers(self.response_headers),
+            "responseBody": mask_body(self.response_body),
+            "durationMs": self.duration_ms,
+            "fault": self.fault,
+        }
+
+
 class Journal:
-    """A bounded ring buffer of masked exchanges. ``journal()`` reads, ``.clear()`` empties."""
+    """A bounded ring buffer of exchanges. ``journal()`` reads, ``.clear()`` empties.
+
+    Recording only appends what was captured (the journal sits on every request, so it must
+    cost next to nothing); masking happens on every read, so neither ``/_sim/journal`` nor
+    ``sim.journal()`` ever returns a secret. ``size=0`` turns the journal off.
+    """
 
     def __init__(self, size: int = 500) -> None:
         self._lock = threading.Lock()
-        self._entries: deque[dict[str, Any]] = deque(maxlen=max(int(size), 1))
+        self._size = max(int(size), 0)
+        self._entries: deque[Exchange] = deque(maxlen=self._size or 1)
         self._counter = 0
 
     @property
     def size(self) -> int:
-        return self._entries.maxlen or 0
+        return self._size
 
-    def record(self, entry: dict[str, Any]) -> None:
+    @property
+    def enabled(self) -> bool:
+        return self._size > 0
+
+    def record(self, **fields: Any) -> None:
+        if not self._size:
+            return
         with self._lock:
             self._counter += 1
-            entry["seq"] = self._counter
-            self._entries.append(entry)
+            self._entries.append(Exchange(seq=self._counter, **fields))
 
     def entries(self, limit: int | None = None, *, method: str | None = None,
                 path: str | None = None, status: int | None = None) -> list[dict[str, Any]]:
@@ -99,16 +147,14 @@ class Journal:
         with self._lock:
             rows = list(self._entries)
         if method:
-            rows = [r for r in rows if r["method"] == method.upper()]
+            rows = [r for r in rows if r.method == method.upper()]
         if path:
-            import fnmatch
-
-            rows = [r for r in rows if fnmatch.fnmatchcase(r["path"], path)]
+            rows = [r for r in rows if fnmatch.fnmatchcase(r.path, path)]
         if status is not None:
-            rows = [r for r in rows if r["status"] == status]
+            rows = [r for r in rows if r.status == status]
         if limit is not None:
             rows = rows[-limit:] if limit > 0 else []
-        return rows
+        return [r.view() for r in rows]
 
     def __call__(self, limit: int | None = None, **filters: Any) -> list[dict[str, Any]]:
         return self.entries(limit, **filters)

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from simulator.admin.faults import FaultRegistry, FaultRule
-from simulator.admin.journal import Journal, mask_body, mask_headers, mask_query
+from simulator.admin.journal import Journal
 from simulator.clock import iso8601
 from simulator.transport import INPROCESS_EXTENSION
 
@@ -75,7 +75,7 @@ class FaultsAndJournal:
         self.now = now
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> Any:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (not self.journal.enabled and not len(self.faults)):
             return await self.app(scope, receive, send)
         inprocess = INPROCESS_EXTENSION in (scope.get("extensions") or {})
         rule = self.faults.pick(scope["method"], scope["path"])
@@ -140,18 +140,18 @@ class FaultsAndJournal:
     def _record(self, scope: dict, request_chunks: list[bytes], response: dict[str, Any],
                 started: float, rule: FaultRule | None) -> None:
         try:
-            self.journal.record({
-                "time": iso8601(self.now()),
-                "method": scope["method"],
-                "path": scope["path"],
-                "query": mask_query(scope.get("query_string", b"")),
-                "requestHeaders": mask_headers(scope.get("headers", [])),
-                "requestBody": mask_body(b"".join(request_chunks)),
-                "status": response["status"] or None,  # None: the connection was dropped
-                "responseHeaders": mask_headers(response["headers"]),
-                "responseBody": mask_body(b"".join(response["body"])),
-                "durationMs": round((time.perf_counter() - started) * 1000, 3),
-                "fault": None if rule is None else {"id": rule.id, "action": rule.action},
-            })
+            self.journal.record(
+                time=iso8601(self.now()),
+                method=scope["method"],
+                path=scope["path"],
+                query=scope.get("query_string", b""),
+                request_headers=list(scope.get("headers", [])),
+                request_body=b"".join(request_chunks),
+                status=response["status"] or None,  # None: the connection was dropped
+                response_headers=response["headers"],
+                response_body=b"".join(response["body"]),
+                duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                fault=None if rule is None else {"id": rule.id, "action": rule.action},
+            )
         except Exception:  # noqa: BLE001 - the journal must never break a request
             log.exception("could not record a journal entry")

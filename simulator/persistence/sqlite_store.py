@@ -250,8 +250,8 @@ class SqliteStore:
 
     def _check_index_signature(self) -> None:
         """Rebuild the index rows when the INDEXES declarations changed since the last open."""
-        signature = sorted(f"{t}.{n}" for t, names in self._indexes.items() for n in names)
-        if self._get_meta(_INDEX_SIGNATURE) == signature:
+        declared = sorted(f"{t}.{n}" for t, names in self._indexes.items() for n in names)
+        if self._get_meta(_INDEX_SIGNATURE) == declared:
             return
         with self.transaction():
             conn = self._conn()
@@ -260,4 +260,4 @@ class SqliteStore:
                 conn.executemany(
                     "INSERT OR IGNORE INTO idx (tbl, name, value, key) VALUES (?, ?, ?, ?)",
                     self._index_rows(table, key, loads_value(data)))
-            self._set_meta(_INDEX_SIGNATURE, signature)
+            self._set_meta(_INDEX_SIGNATURE, declared)

@@ -124,7 +124,11 @@ def token_operations(core: Core, caller: Caller) -> frozenset[str] | None:
     if caller.token.kind not in ("Pat",):
         return None
     own = operations_of(core, caller.token.id)
-    return own if own else None
+    if own or caller.token.permission_id:
+        # A PAT created with its own permission stays limited to it, even once that
+        # permission or its assignment is archived (then it may do nothing at all).
+        return own
+    return None
 
 
 def check(core: Core, *, app: Application | None, caller: Caller | None,

@@ -9,6 +9,7 @@ from typing import Any
 from simulator import errors
 from simulator.errors import ApiError
 from simulator.models import END_USER, RECOVERY_KEY, Application, Challenge, Credential, User
+from simulator.services import permissions
 from simulator.services.challenges import new_challenge, registration_view, relying_party
 from simulator.services.core import Core
 from simulator.services.factors import verify_attestation
@@ -65,12 +66,21 @@ def complete(core: Core, app: Application, challenge: Challenge, body: Mapping[s
     if end_user and user.kind != END_USER:
         raise errors.bad_request("end-user registration is only for users of kind EndUser")
     credentials = verify_new_credentials(core, app, challenge, user, body)
+    validate_wallets = core.extensions.get("validate_end_user_wallets")
+    if end_user and validate_wallets is not None:
+        # refuse unsupported wallets before anything is written: no half-registered user
+        validate_wallets(core, body.get("wallets") or [])
     consume_challenge(core, challenge, temp=True)
     with core.store.transaction() as tx:
         for credential in credentials:
             tx.put("credentials", credential.uuid, credential)
         user = replace(tx.get("users", user.id), is_registered=True)
         tx.put("users", user.id, user)
+    if user.kind == END_USER:
+        # end users get the managed default end-user permission (README glossary)
+        default = permissions.managed_permission(core, user.org_id, permissions.DEFAULT_END_USER)
+        if default is not None:
+            permissions.assign(core, permission=default, identity_id=user.id, identity_kind="User")
     result: dict[str, Any] = {
         "credential": credential_summary(credentials[0]),
         "user": {"id": user.id, "username": user.username, "orgId": user.org_id},

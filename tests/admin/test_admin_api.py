@@ -205,3 +205,20 @@ def test_openapi_document(door: httpx.Client) -> None:
     assert document["openapi"].startswith("3.")
     assert "/auth/login/init" in document["paths"]
     assert not any(path.startswith("/_sim") for path in document["paths"])
+
+
+def test_serve_shares_state_over_loopback(sim: Simulator) -> None:
+    sim.clock.freeze(1234.0)
+    with sim.serve() as server, server.client() as remote:
+        assert remote.get("/_sim/clock").json()["epoch"] == 1234.0
+        remote.post("/_sim/clock", json={"action": "advance", "seconds": 1})
+    assert sim.core.now() == 1235.0
+
+
+def test_journal_can_be_turned_off() -> None:
+    sim = Simulator(journal_size=0)
+    with sim.client() as client:
+        client.get("/auth/users")
+        assert client.get("/_sim/journal").json() == {"items": [], "size": 0}
+        sim.faults.add("error", path="/auth/users", status=500, times=1)  # faults still apply
+        assert client.get("/auth/users").status_code == 500

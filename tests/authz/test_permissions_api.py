@@ -121,3 +121,16 @@ def test_end_users_inherit_the_default_end_user_permission(sim: Simulator, sa: D
     assert "Wallets:GenerateSignature" in inherited[0]["operations"]
     assert permissions.allows(permissions.operations_of(sim.core, user_id), "Wallets:GenerateSignature")
     assert not permissions.allows(permissions.operations_of(sim.core, user_id), "Auth:Users:Create")
+
+
+def test_assign_to_an_application_widens_what_it_allows(sim: Simulator, sa: DfnsApi) -> None:
+    from tests.authz.helpers import app_with
+
+    app = app_with(sim, ["Auth:Action:Sign", "Auth:Users:Read"])
+    through_app = DfnsApi(sa.http, sa.token, sa.signer, app_id=app.id)
+    _error(through_app.request("GET", "/permissions"), 403,
+           f"Application {app.id} is not authorized to perform operation (Permissions:Read)")
+    permission = ok(sa.signed("POST", "/permissions", {"name": "AppRead", "operations": ["Permissions:Read"]}))
+    assignment = ok(sa.signed("POST", f"/permissions/{permission['id']}/assignments", {"identityId": app.id}))
+    assert assignment["identityKind"] == "Application"
+    assert ok(through_app.request("GET", "/permissions"))["items"]

@@ -145,3 +145,14 @@ def test_pat_lifecycle(sim: Simulator, sa: DfnsApi) -> None:
     assert error(gina.api.request("GET", f"/auth/pats/{other['tokenId']}")) == (404, "token not found")
     # a name is reusable once its PAT is archived
     create_pat(gina.api, "life")
+
+
+def test_pat_stays_limited_when_its_permission_is_archived(sim: Simulator, sa: DfnsApi) -> None:
+    """Archiving a PAT's own permission must not widen it to its user's permissions."""
+    carol = human(sim, sa, "carol@example.com", operations=PAT_OPS)
+    read_only = new_permission(sim, ["Auth:Users:Read", "Auth:Action:Sign"])
+    _, pat = create_pat(carol.api, "narrow", permissionId=read_only)
+    assert ok(pat.request("GET", "/auth/users"))["items"]
+    ok(sa.signed("PUT", f"/permissions/{read_only}/archive", {"isArchived": True}))
+    assert error(pat.request("GET", "/auth/users")) == (
+        403, not_permitted("CustomerEmployee", carol.user_id, "Auth:Users:Read"))

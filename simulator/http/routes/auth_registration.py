@@ -45,7 +45,7 @@ def registration_complete(call: Call) -> Any:
 
 
 @routes.route("POST", "/auth/registration/enduser", caller=TEMP,
-              operations=("Auth:Users:Create", "Auth:Types:EndUser"),
+              operations=("Auth:Users:Create", "Auth:Types:EndUser", "Wallets:Create", "Wallets:Delegate"),
               body=Obj(required={**REGISTRATION_BODY.required, "wallets": Array(WALLET_SPEC, max_items=20)},
                        optional=REGISTRATION_BODY.optional))
 def registration_enduser(call: Call) -> Any:

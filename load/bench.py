@@ -1,0 +1,372 @@
+"""``dfns-sim bench`` (``make bench``): the P1–P4 ratios against the physical limits, one run.
+
+- **P1** core verification (no HTTP) ÷ bare ``cryptography`` verify of the same signature, per
+  key type and for a Fido2 ES256 assertion (load/bench_verification.py, interleaved rounds).
+- **P2** ``POST /auth/action`` on one uvicorn worker ÷ a bare Starlette endpoint that parses the
+  same JSON and verifies the same P-256 signature (load/bare_server.py). Same generator
+  (load/loadgen.py: raw keep-alive sockets in several processes), same bodies, rounds
+  alternated. The generator's own ceiling (GET /ping on the bare app) is reported alongside.
+- **P3** whole hot-path flows/s (init → sign → /auth/action → /auth/credentials/code) on one
+  worker, median and spread over rounds; then ``--workers 2`` ÷ ``--workers 1`` on the shared
+  SQLite store (and ÷ the in-memory single worker).
+- **P4** ``sim.client()`` ÷ Starlette's ``TestClient`` on the same call (POST /auth/action/init).
+- A cProfile of in-process hot-path flows (top functions) goes to reports/bench/profile.txt.
+
+Figures depend on the machine and on what else runs on it: compare ratios, measured in one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import platform
+import pstats
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import httpx
+
+from load.loadgen import Connection, replay, request_bytes, run_flows
+from load.runner import free_port, stop
+
+TARGETS = {"P1": 0.8, "P2": 0.8, "P3_flows_s": 1000, "P3_scaling": 1.7, "P4": 5.0}
+PROTECTED = "/auth/credentials/code"
+
+
+# -- helpers ------------------------------------------------------------------------------------
+def _spawn(cmd: list[str], log: Path) -> subprocess.Popen:
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(log, "wb"),
+                            start_new_session=True)
+
+
+def _wait(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def start_sim(tmp: Path, name: str, extra: list[str] = ()) -> tuple[subprocess.Popen, dict[str, Any], int]:
+    port = free_port()
+    boot_file = tmp / f"{name}-bootstrap.json"
+    proc = _spawn([sys.executable, "-m", "simulator.cli", "serve", "--port", str(port),
+                   "--bootstrap-out", str(boot_file), *extra], tmp / f"{name}.log")
+    deadline = time.monotonic() + 30
+    while not boot_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    _wait(f"http://127.0.0.1:{port}/auth/login/init", proc)
+    return proc, json.loads(boot_file.read_text()), port
+
+
+class Identity:
+    """A registered Key P-256 user with a login token (provisioned over httpx, not timed)."""
+
+    def __init__(self, port: int, boot: dict[str, Any]) -> None:
+        from scenarios.client import delegated_login, register_delegated, service_account_api
+        from virtual_authenticators import KeyAuthenticator
+
+        self.device = KeyAuthenticator("P-256", origin=boot["origin"])
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            sa = service_account_api(http, boot)
+            username = f"bench-{os.urandom(6).hex()}@bench.example.com"
+            register_delegated(sa, username, self.device)
+            self.token = delegated_login(sa, username)
+        self.auth = {"Authorization": f"Bearer {self.token}"}
+
+    def init_request(self, payload: str) -> bytes:
+        return request_bytes("POST", "/auth/action/init", {
+            "userActionPayload": payload, "userActionHttpMethod": "POST",
+            "userActionHttpPath": PROTECTED, "userActionServerKind": "Api"}, self.auth)
+
+    def signed_action_request(self, conn: Connection, payload: str) -> bytes:
+        status, body = conn.roundtrip(self.init_request(payload))
+        if status != 200:
+            raise RuntimeError(f"action init failed: {status} {body[:200]!r}")
+        challenge = json.loads(body)
+        return request_bytes("POST", "/auth/action", {
+            "challengeIdentifier": challenge["challengeIdentifier"],
+            "firstFactor": self.device.sign(challenge)}, self.auth)
+
+
+def _payload() -> str:
+    return json.dumps({"expiration": int((time.time() + 55) * 1000)}, separators=(",", ":"))
+
+
+def _spread(values: list[float]) -> dict[str, float]:
+    return {"median": round(statistics.median(values), 1), "min": round(min(values), 1),
+            "max": round(max(values), 1), "rounds": len(values)}
+
+
+# -- P1 ----------------------------------------------------------------------------------------
+def p1(quick: bool) -> dict[str, Any]:
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+    from load.bench_verification import _fido2_case, _key_case, measure
+
+    cases: dict[str, Callable[[], tuple[Callable, Callable]]] = {
+        "Key P-256": lambda: _key_case("P-256", ec.generate_private_key(ec.SECP256R1())),
+        "Key Ed25519": lambda: _key_case("Ed25519", ed25519.Ed25519PrivateKey.generate()),
+        "Key secp256k1": lambda: _key_case("secp256k1", ec.generate_private_key(ec.SECP256K1())),
+        "Key RSA-2048": lambda: _key_case("RSA-2048", rsa.generate_private_key(
+            public_exponent=65537, key_size=2048)),
+        "Fido2 ES256 assertion": _fido2_case,
+    }
+    rows = {}
+    for name, make in cases.items():
+        core, bare = make()
+        rows[name] = measure(core, bare, rounds=5 if quick else 15, seconds=0.03 if quick else 0.1)
+    return {"rows": rows, "min_ratio": min(r["ratio"] for r in rows.values())}
+
+
+# -- P2 ----------------------------------------------------------------------------------------
+def p2(tmp: Path, quick: bool, generators: int) -> dict[str, Any]:
+    sim, boot, sim_port = start_sim(tmp, "p2-sim")
+    bare = None
+    try:
+        ident = Identity(sim_port, boot)
+        key_file = tmp / "p2-key.pem"
+        key_file.write_text(ident.device.public_key_pem)
+        bare_port = free_port()
+        bare = _spawn([sys.executable, "-m", "load.bare_server", "--port", str(bare_port),
+                       "--key", str(key_file)], tmp / "p2-bare.log")
+        _wait(f"http://127.0.0.1:{bare_port}/ping", bare)
+        per_round = 400 if quick else 2000
+        rounds = 3 if quick else 5
+        sims, bares, ratios = [], [], []
+        prep = Connection(sim_port)
+        for i in range(rounds):
+            bodies = [ident.signed_action_request(prep, "") for _ in range(per_round)]
+            batches = [bodies[g::generators] for g in range(generators)]
+            if i % 2:
+                s, b = replay(sim_port, batches), replay(bare_port, batches)
+            else:
+                b, s = replay(bare_port, batches), replay(sim_port, batches)
+            if s["errors"] or b["errors"]:
+                raise RuntimeError(f"P2 requests failed: sim {s['errors']}, bare {b['errors']}")
+            sims.append(s["rps"])
+            bares.append(b["rps"])
+            ratios.append(s["rps"] / b["rps"])
+        prep.close()
+        ping = request_bytes("GET", "/ping")
+        ceiling = replay(bare_port, [[ping] * per_round for _ in range(generators)])["rps"]
+        return {"sim_rps": _spread(sims), "bare_rps": _spread(bares),
+                "ratio": round(statistics.median(ratios), 3),
+                "generator_ceiling_ping_rps": round(ceiling, 1), "generators": generators,
+                "requests_per_round": per_round}
+    finally:
+        stop(sim)
+        if bare is not None:
+            stop(bare)
+
+
+# -- P3 ----------------------------------------------------------------------------------------
+def _flow_factory(identities: list[Identity]) -> Callable[[Connection, int], Callable[[], bool]]:
+    def factory(conn: Connection, index: int) -> Callable[[], bool]:
+        ident = identities[index % len(identities)]
+
+        def flow() -> bool:
+            payload = _payload()
+            status, body = conn.roundtrip(ident.signed_action_request(conn, payload))
+            if status != 200:
+                return False
+            token = json.loads(body)["userAction"]
+            status, _ = conn.roundtrip(request_bytes(
+                "POST", PROTECTED, payload.encode(), {**ident.auth, "X-DFNS-USERACTION": token}))
+            return status == 200
+
+        return flow
+
+    return factory
+
+
+def p3(tmp: Path, quick: bool, generators: int) -> dict[str, Any]:
+    seconds = 1.5 if quick else 3.0
+    rounds = 2 if quick else 3
+    setups = {
+        "1 worker, in-memory": [],
+        "1 worker, SQLite": ["--state", str(tmp / "p3-one.sqlite")],
+        "2 workers, SQLite": ["--workers", "2", "--store", f"sqlite:///{tmp / 'p3-two.sqlite'}"],
+    }
+    servers: dict[str, tuple[subprocess.Popen, int, Callable]] = {}
+    try:
+        for name, extra in setups.items():
+            proc, boot, port = start_sim(tmp, "p3-" + name.split(",")[0].replace(" ", ""), extra)
+            identities = [Identity(port, boot) for _ in range(generators)]
+            servers[name] = (proc, port, _flow_factory(identities))
+        results: dict[str, list[float]] = {name: [] for name in setups}
+        errors = 0
+        for i in range(rounds):
+            order = list(setups) if i % 2 == 0 else list(reversed(setups))
+            for name in order:
+                _, port, factory = servers[name]
+                r = run_flows(port, factory, generators, seconds)
+                errors += int(r["errors"])
+                results[name].append(r["flows_s"])
+    finally:
+        for proc, _, _ in servers.values():
+            stop(proc)
+    one = statistics.median(results["1 worker, in-memory"])
+    one_sql = statistics.median(results["1 worker, SQLite"])
+    two = statistics.median(results["2 workers, SQLite"])
+    return {"flows_s": {k: _spread(v) for k, v in results.items()},
+            "one_worker_flows_s": round(one, 1),
+            "scaling_2w_over_1w_sqlite": round(two / one_sql, 3),
+            "scaling_2w_sqlite_over_1w_memory": round(two / one, 3),
+            "errors": errors, "generators": generators, "seconds_per_round": seconds,
+            "cpus": os.cpu_count()}
+
+
+# -- P4 ----------------------------------------------------------------------------------------
+def p4(quick: bool) -> dict[str, Any]:
+    from starlette.testclient import TestClient
+
+    from simulator import Simulator
+
+    sim = Simulator()
+    boot = sim.bootstrap()
+    headers = {"Authorization": f"Bearer {boot['serviceAccount']['accessToken']}",
+               "Content-Type": "application/json"}
+    body = json.dumps({"userActionPayload": "{}", "userActionHttpMethod": "POST",
+                       "userActionHttpPath": "/auth/users", "userActionServerKind": "Api"}).encode()
+    ours = sim.client()
+    theirs = TestClient(sim.app, base_url="http://testserver")
+
+    def call(client: Any) -> Callable[[], None]:
+        def run() -> None:
+            response = client.post("/auth/action/init", content=body, headers=headers)
+            assert response.status_code == 200, response.text
+
+        return run
+
+    n = 100 if quick else 400
+    ratios, ours_rates, theirs_rates = [], [], []
+    for i in range(3 if quick else 7):
+        pair = [("ours", call(ours)), ("theirs", call(theirs))]
+        rates = {}
+        for name, fn in (pair if i % 2 == 0 else pair[::-1]):
+            fn()
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn()
+            rates[name] = n / (time.perf_counter() - t0)
+        ours_rates.append(rates["ours"])
+        theirs_rates.append(rates["theirs"])
+        ratios.append(rates["ours"] / rates["theirs"])
+    theirs.close()
+    return {"inprocess_calls_s": _spread(ours_rates), "testclient_calls_s": _spread(theirs_rates),
+            "ratio": round(statistics.median(ratios), 2), "call": "POST /auth/action/init"}
+
+
+# -- profile -----------------------------------------------------------------------------------
+def profile(out: Path, flows: int = 300) -> list[str]:
+    from scenarios.client import delegated_login, ok, register_delegated, service_account_api
+    from simulator import Simulator
+    from virtual_authenticators import KeyAuthenticator
+
+    sim = Simulator()
+    boot = sim.bootstrap()
+    client = sim.client()
+    sa = service_account_api(client, boot)
+    device = KeyAuthenticator("P-256", origin=boot["origin"])
+    register_delegated(sa, "profile@bench.example.com", device)
+    user = sa.as_(delegated_login(sa, "profile@bench.example.com"), device)
+    body = {"expiration": int((time.time() + 55) * 1000)}
+    ok(user.signed("POST", PROTECTED, body))
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(flows):
+        ok(user.signed("POST", PROTECTED, body))
+    profiler.disable()
+    text = io.StringIO()
+    pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(30)
+    (out / "profile.txt").write_text(text.getvalue())
+    lines = [line for line in text.getvalue().splitlines() if line.strip()]
+    start = next(i for i, line in enumerate(lines) if "tottime" in line and "ncalls" in line)
+    return lines[start:start + 13]
+
+
+# -- report ------------------------------------------------------------------------------------
+def markdown(report: dict[str, Any]) -> str:
+    out = [f"# dfns-sim bench ({report['date']}, {report['machine']})", ""]
+    if "P1" in report:
+        out += ["## P1 core verification ÷ bare cryptography (target ≥ 0.8)", "",
+                "| case | core ops/s | bare ops/s | ratio |", "|---|---:|---:|---:|"]
+        for name, r in report["P1"]["rows"].items():
+            out.append(f"| {name} | {r['core_ops_s']:.0f} | {r['bare_ops_s']:.0f} | {r['ratio']:.3f} |")
+        out.append("")
+    if "P2" in report:
+        r = report["P2"]
+        out += ["## P2 POST /auth/action (1 uvicorn worker) ÷ bare Starlette parse + verify (target ≥ 0.8)",
+                "", f"- simulator: {r['sim_rps']['median']} req/s (min {r['sim_rps']['min']}, max {r['sim_rps']['max']})",
+                f"- bare Starlette: {r['bare_rps']['median']} req/s (min {r['bare_rps']['min']}, max {r['bare_rps']['max']})",
+                f"- **ratio {r['ratio']}** (median of per-round ratios, {r['sim_rps']['rounds']} rounds alternated)",
+                f"- generator: {r['generators']} processes, raw keep-alive sockets; its ceiling "
+                f"(GET /ping on the bare app) {r['generator_ceiling_ping_rps']} req/s", ""]
+    if "P3" in report:
+        r = report["P3"]
+        out += ["## P3 hot-path flows/s (init → sign → action → protected call)", ""]
+        for name, s in r["flows_s"].items():
+            out.append(f"- {name}: {s['median']} flows/s (min {s['min']}, max {s['max']}, {s['rounds']} rounds)")
+        out += [f"- **one worker: {r['one_worker_flows_s']} flows/s** (target ≥ 1,000)",
+                f"- **2 workers ÷ 1 worker (SQLite both): {r['scaling_2w_over_1w_sqlite']}** (target ≥ 1.7); "
+                f"2 workers SQLite ÷ 1 worker in-memory: {r['scaling_2w_sqlite_over_1w_memory']}",
+                f"- generator: {r['generators']} processes; machine CPUs: {r['cpus']}; failed flows: {r['errors']}", ""]
+    if "P4" in report:
+        r = report["P4"]
+        out += ["## P4 in-process client ÷ Starlette TestClient (target ≥ 5)", "",
+                f"- {r['call']}: sim.client() {r['inprocess_calls_s']['median']} calls/s, "
+                f"TestClient {r['testclient_calls_s']['median']} calls/s: **ratio {r['ratio']}**", ""]
+    if report.get("profile_top"):
+        out += ["## Hot-path profile (cProfile, in-process flows, by own time)", "", "```",
+                *report["profile_top"], "```", ""]
+    return "\n".join(out)
+
+
+def main(args: argparse.Namespace | None = None) -> int:
+    if args is None or not hasattr(args, "quick"):
+        parser = argparse.ArgumentParser(description="P1-P4 benchmark")
+        parser.add_argument("--quick", action="store_true")
+        parser.add_argument("--out", default="reports/bench")
+        parser.add_argument("--only", default="P1,P2,P3,P4")
+        args = parser.parse_args(None if args is None else [])
+    only = {part.strip().upper() for part in args.only.split(",")}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    generators = max(2, min(4, (os.cpu_count() or 2) * 2))
+    report: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M"), "python": platform.python_version(),
+                              "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+                              "load_average": os.getloadavg()[0], "targets": TARGETS}
+    with tempfile.TemporaryDirectory(prefix="dfns-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        steps: list[tuple[str, Callable[[], Any]]] = [
+            ("P1", lambda: p1(args.quick)), ("P2", lambda: p2(tmp, args.quick, generators)),
+            ("P3", lambda: p3(tmp, args.quick, generators)), ("P4", lambda: p4(args.quick))]
+        for name, step in steps:
+            if name in only:
+                print(f"measuring {name} ...", flush=True)
+                report[name] = step()
+    report["profile_top"] = profile(out, 100 if args.quick else 300)
+    (out / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
+    text = markdown(report)
+    (out / "bench.md").write_text(text)
+    print(text)
+    print(f"wrote {out / 'bench.json'}, {out / 'bench.md'}, {out / 'profile.txt'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,127 @@
+"""What a scenario runs on: a client, the bootstrap identity, and a step log.
+
+A scenario is a plain function ``scenario(stage) -> None``. ``Stage`` wraps any httpx client
+(in-process or a URL), the bootstrap service account and, when the target is the embedded
+simulator, the simulator itself (for the e-mail outbox). Every step is printed (when
+``echo``) and recorded, so tests, the CLI and customers see the same story.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from scenarios.client import DfnsApi, delegated_login, ok, register_delegated, service_account_api
+from virtual_authenticators import (
+    KeyAuthenticator,
+    PasskeyAuthenticator,
+    PasswordProtectedKeyAuthenticator,
+    RecoveryKeyAuthenticator,
+)
+
+
+@dataclass
+class User:
+    """An actor: a username and the authenticators they hold, plus their current session."""
+
+    username: str
+    device: Any
+    user_id: str = ""
+    token: str = ""
+    api: DfnsApi | None = None
+    recovery: Any = None
+
+
+@dataclass
+class Stage:
+    http: httpx.Client
+    boot: dict[str, Any]
+    sim: Any = None
+    echo: bool = True
+    steps: list[str] = field(default_factory=list)
+
+    @classmethod
+    def inprocess(cls, echo: bool = True) -> Stage:
+        from simulator import Simulator
+
+        sim = Simulator()
+        return cls(sim.client(timeout=30), sim.bootstrap(), sim, echo)
+
+    @classmethod
+    def remote(cls, url: str, bootstrap_file: str, echo: bool = True) -> Stage:
+        boot = json.loads(Path(bootstrap_file).read_text())
+        return cls(httpx.Client(base_url=url, timeout=30), boot, None, echo)
+
+    # -- narration ---------------------------------------------------------------------------
+    def step(self, text: str) -> None:
+        self.steps.append(text)
+        if self.echo:
+            print(f"  {len(self.steps):>2}. {text}", flush=True)
+
+    # -- identities --------------------------------------------------------------------------
+    @property
+    def sa(self) -> DfnsApi:
+        return service_account_api(self.http, self.boot)
+
+    @property
+    def anon(self) -> DfnsApi:
+        return DfnsApi(self.http)
+
+    @property
+    def origin(self) -> str:
+        return str(self.boot.get("origin", "http://localhost:3000"))
+
+    @property
+    def org_id(self) -> str:
+        return str(self.boot["orgId"])
+
+    def username(self, prefix: str = "user") -> str:
+        return f"{prefix}-{uuid.uuid4().hex[:8]}@scenario.test"
+
+    def device(self, kind: str, username: str = "", **knobs: Any) -> Any:
+        if kind == "Fido2":
+            return PasskeyAuthenticator(origin=knobs.pop("origin", self.origin), **knobs)
+        if kind == "Key":
+            return KeyAuthenticator(origin=self.origin, **knobs)
+        if kind == "PasswordProtectedKey":
+            return PasswordProtectedKeyAuthenticator("scenario password", username,
+                                                     origin=self.origin, iterations=1000, **knobs)
+        if kind == "RecoveryKey":
+            return RecoveryKeyAuthenticator(username, origin=self.origin, iterations=1000, **knobs)
+        raise ValueError(kind)
+
+    def registered_user(self, kind: str = "Key", *, recovery: bool = False,
+                        user_kind: str = "EndUser") -> User:
+        username = self.username(kind.lower())
+        device = self.device(kind, username)
+        rk = self.device("RecoveryKey", username) if recovery else None
+        result = register_delegated(self.sa, username, device, kind=user_kind, recovery=rk)
+        self.step(f"delegated registration of {username} with a {kind} credential"
+                  + (" and a RecoveryKey" if rk else "") + f" -> {result['user']['id']}")
+        user = User(username, device, result["user"]["id"], recovery=rk)
+        return self.delegated_login(user)
+
+    def delegated_login(self, user: User) -> User:
+        user.token = delegated_login(self.sa, user.username)
+        user.api = DfnsApi(self.http, user.token, user.device)
+        self.step(f"delegated login of {user.username} (service account signs the user action)")
+        return user
+
+    def last_code(self, to: str) -> str:
+        if self.sim is None:
+            raise RuntimeError("this scenario reads an e-mailed code: run it in-process")
+        return self.sim.last_code(to)
+
+    def expiration(self, seconds: float = 50) -> str:
+        now = self.sim.clock.now() if self.sim is not None else dt.datetime.now(dt.timezone.utc).timestamp()
+        return dt.datetime.fromtimestamp(now + seconds, dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+Scenario = Callable[[Stage], None]

@@ -1,0 +1,193 @@
+"""Scale-out: several simulator processes share one store; every single-use rule holds.
+
+Two independent uvicorn processes (the same factory ``dfns-sim serve --workers`` uses) on two
+loopback ports share one SQLite file, so which process answers is certain: a challenge is
+issued by one and completed on the other, and concurrent replays across both are counted.
+A last test drives ``dfns-sim serve --workers 2`` itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from load.runner import free_port, stop
+from scenarios.client import DfnsApi, delegated_login, ok, register_delegated, service_account_api
+from simulator import errors
+from simulator.multiworker import SETTINGS_ENV, STORE_ENV
+from virtual_authenticators import KeyAuthenticator, PasskeyAuthenticator
+
+
+def _wait_ready(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"server exited with {proc.returncode}"
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/auth/login/init", timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise AssertionError("server did not start")
+
+
+def _start_worker(url: str) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    env = dict(os.environ, **{STORE_ENV: url, SETTINGS_ENV: json.dumps({})})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "simulator.multiworker:create_app", "--factory",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--lifespan", "off"],
+        env=env, start_new_session=True)
+    return proc, port
+
+
+@pytest.fixture(scope="module")
+def two_processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    from simulator import Simulator
+    from simulator.multiworker import open_store
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('shared') / 'state.sqlite'}"
+    parent = Simulator(store=open_store(url))  # what serve_workers does before forking
+    boot = parent.bootstrap()
+    procs = [_start_worker(url) for _ in range(2)]
+    try:
+        for proc, port in procs:
+            _wait_ready(port, proc)
+        clients = [httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) for _, port in procs]
+        yield {"boot": boot, "clients": clients}
+        for client in clients:
+            client.close()
+    finally:
+        for proc, _ in procs:
+            stop(proc)
+
+
+def _user(sa: DfnsApi, boot: dict[str, Any], name: str) -> tuple[KeyAuthenticator, str]:
+    device = KeyAuthenticator("P-256", origin=boot["origin"])
+    register_delegated(sa, f"{name}-{os.urandom(4).hex()}@workers.example.com", device)
+    return device, ""
+
+
+def test_bootstrap_token_and_org_are_shared(two_processes: dict[str, Any]) -> None:
+    boot = two_processes["boot"]
+    for client in two_processes["clients"]:
+        sa = service_account_api(client, boot)
+        items = ok(sa.request("GET", "/auth/credentials"))["items"]
+        assert items, "the bootstrap service account's token works on every process"
+
+
+def test_challenge_from_one_process_completes_on_the_other(two_processes: dict[str, Any]) -> None:
+    boot = two_processes["boot"]
+    a, b = two_processes["clients"]
+    sa_a, sa_b = service_account_api(a, boot), service_account_api(b, boot)
+    device = PasskeyAuthenticator(origin=boot["origin"], algorithms=(-7,))
+    username = f"cross-{os.urandom(4).hex()}@workers.example.com"
+    # delegated registration: user action signed on A, redeemed on B; registration completed on A
+    challenge = ok(sa_a.request("POST", "/auth/action/init", {
+        "userActionPayload": json.dumps({"email": username, "kind": "EndUser"}),
+        "userActionHttpMethod": "POST", "userActionHttpPath": "/auth/registration/delegated",
+        "userActionServerKind": "Api"}))
+    token = ok(sa_b.request("POST", "/auth/action", {
+        "challengeIdentifier": challenge["challengeIdentifier"],
+        "firstFactor": sa_b.signer.sign(challenge)}))["userAction"]
+    reg = ok(sa_a.request("POST", "/auth/registration/delegated",
+                          {"email": username, "kind": "EndUser"}, user_action=token))
+    ok(sa_b.request("POST", "/auth/registration", {"firstFactorCredential": device.register(reg)},
+                    token=reg["temporaryAuthenticationToken"]))
+    # login: init on B, complete on A; the session then works on both
+    anon_a, anon_b = DfnsApi(a), DfnsApi(b)
+    login_ch = ok(anon_b.request("POST", "/auth/login/init",
+                                 {"username": username, "orgId": boot["orgId"]}, token=""))
+    session = ok(anon_a.request("POST", "/auth/login", {
+        "challengeIdentifier": login_ch["challengeIdentifier"],
+        "firstFactor": device.sign(login_ch)}, token=""))["token"]
+    for client in (a, b):
+        assert ok(DfnsApi(client, session).request("GET", "/auth/credentials"))["items"]
+
+
+def test_single_use_rules_hold_across_processes(two_processes: dict[str, Any]) -> None:
+    boot = two_processes["boot"]
+    a, b = two_processes["clients"]
+    sa_a, sa_b = service_account_api(a, boot), service_account_api(b, boot)
+    device = KeyAuthenticator("Ed25519", origin=boot["origin"])
+    username = f"race-{os.urandom(4).hex()}@workers.example.com"
+    register_delegated(sa_a, username, device)
+    token = delegated_login(sa_b, username)
+    user_a, user_b = sa_a.as_(token, device), sa_b.as_(token, device)
+    body = {"expiration": int((time.time() + 50) * 1000)}
+    path = "/auth/credentials/code"
+
+    def burst(calls: list) -> list[httpx.Response]:
+        with ThreadPoolExecutor(len(calls)) as pool:
+            return list(pool.map(lambda call: call(), calls))
+
+    for _ in range(3):
+        # 1. one action challenge, signed once, completed concurrently on both processes
+        challenge = user_a.action_challenge("POST", path, body)
+        signed = {"challengeIdentifier": challenge["challengeIdentifier"],
+                  "firstFactor": device.sign(challenge)}
+        answers = burst([lambda u=u: u.request("POST", "/auth/action", signed)
+                         for u in (user_a, user_b) * 4])
+        winners = [r for r in answers if r.status_code == 200]
+        assert len(winners) == 1, [(r.status_code, r.text) for r in answers]
+        assert all(r.status_code == 400 for r in answers if r.status_code != 200)
+        # 2. the one user-action token, replayed concurrently on both processes
+        ua = winners[0].json()["userAction"]
+        answers = burst([lambda u=u: u.request("POST", path, body, user_action=ua)
+                         for u in (user_a, user_b) * 4])
+        assert [r.status_code for r in answers].count(200) == 1, [r.text for r in answers]
+        losers = [r for r in answers if r.status_code != 200]
+        assert {(r.status_code, r.json()["message"]) for r in losers} == {
+            (400, errors.USER_ACTION_USED)}
+    # 3. a login challenge, completed concurrently on both processes: one session only
+    anon_a, anon_b = DfnsApi(a), DfnsApi(b)
+    login_ch = ok(anon_a.request("POST", "/auth/login/init",
+                                 {"username": username, "orgId": boot["orgId"]}, token=""))
+    signed = {"challengeIdentifier": login_ch["challengeIdentifier"],
+              "firstFactor": device.sign(login_ch)}
+    answers = burst([lambda c=c: c.request("POST", "/auth/login", signed, token="")
+                     for c in (anon_a, anon_b) * 4])
+    assert [r.status_code for r in answers].count(200) == 1, [r.text for r in answers]
+
+
+def test_serve_workers_command(tmp_path: Path) -> None:
+    """``dfns-sim serve --workers 2``: one bootstrap for all, flows and replays across workers."""
+    port = free_port()
+    boot_file = tmp_path / "boot.json"
+    proc = subprocess.Popen([sys.executable, "-m", "simulator.cli", "serve", "--port", str(port),
+                             "--workers", "2", "--bootstrap-out", str(boot_file)],
+                            start_new_session=True)
+    try:
+        _wait_ready(port, proc)
+        boot = json.loads(boot_file.read_text())
+        # fresh connections, so the kernel spreads them over both workers
+        def fresh() -> httpx.Client:
+            return httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30,
+                                headers={"Connection": "close"})
+
+        with fresh() as http:
+            sa = service_account_api(http, boot)
+            device = KeyAuthenticator("P-256", origin=boot["origin"])
+            register_delegated(sa, f"w-{os.urandom(4).hex()}@workers.example.com", device)
+            challenge = sa.action_challenge("POST", "/auth/users", {})
+        signed = {"challengeIdentifier": challenge["challengeIdentifier"],
+                  "firstFactor": sa.signer.sign(challenge)}
+
+        def attempt(_: int) -> int:
+            with fresh() as http:
+                return service_account_api(http, boot).request("POST", "/auth/action", signed).status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            codes = list(pool.map(attempt, range(8)))
+        assert codes.count(200) == 1, codes
+    finally:
+        stop(proc)
