@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, encode_dss_signature
 
@@ -85,7 +85,7 @@ def _create_credential(kind: str) -> Scenario:
         body = {"challengeIdentifier": challenge["challengeIdentifier"],
                 "credentialName": f"my {kind}", **new.register(challenge)}
         info = ok(user.api.signed("POST", "/auth/credentials", body))
-        stage.step(f"new {kind} attested; creation signed with the existing Key -> {info['uuid']}")
+        stage.step(f"new {kind} attested; creation signed with the existing Key -> {info.get('credentialUuid') or info.get('uuid')}")
     return run
 
 
@@ -107,7 +107,7 @@ def _create_credential_with_code(kind: str) -> Scenario:
         body = {"challengeIdentifier": challenge["challengeIdentifier"],
                 "credentialName": f"{kind} via code", **new.register(challenge)}
         info = ok(stage.anon.request("POST", "/auth/credentials/code/verify", body, token=""))
-        stage.step(f"new {kind} verified without auth -> {info['uuid']}")
+        stage.step(f"new {kind} verified without auth -> {info.get('credentialUuid') or info.get('uuid')}")
     return run
 
 
@@ -159,14 +159,14 @@ def multi_device_faq(stage: Stage) -> None:
             **device_b.register(on_b)}
     stage.step("device B creates Cred-B on its own rpId")
     info = ok(user.api.signed("POST", "/auth/credentials", body))
-    stage.step(f"device A signs the user action (challenge-2) with Cred-A; Cred-B -> {info['uuid']}")
+    stage.step(f"device A signs the user action (challenge-2) with Cred-A; Cred-B -> {info.get('credentialUuid') or info.get('uuid')}")
     app_b_id = app_b.get("appId") or app_b.get("id")
     api_b = DfnsApi(stage.http, app_id=app_b_id)
     token = login(api_b, org_id=stage.org_id, username=user.username, device=device_b)
     stage.step(f"the user logs in on App B with Cred-B ({'ok' if token else 'no token'})")
 
 
-def _recovery(delegated: bool) -> Scenario:
+def _recovery(delegated: bool, new_kind: str = "Key") -> Scenario:
     def run(stage: Stage) -> None:
         user = stage.registered_user("Key", recovery=True)
         rk = user.recovery
@@ -183,25 +183,42 @@ def _recovery(delegated: bool) -> Scenario:
                 "username": user.username, "verificationCode": code, "orgId": stage.org_id,
                 "credentialId": rk.credential_id}, token=""))
         stage.step("recovery challenge received with the encrypted recovery key")
-        new_device, new_rk = stage.device("Key"), stage.device("RecoveryKey", user.username)
+        new_device = stage.device(new_kind, user.username)
+        new_rk = stage.device("RecoveryKey", user.username)
         new_credentials = {"firstFactorCredential": new_device.register(challenge),
                            "recoveryCredential": new_rk.register(challenge)}
         assertion = rk.recovery_assertion(new_credentials, rk.encrypted_key_from_challenge(challenge))
         ok(stage.anon.request("POST", "/auth/recover/user", {
             "recovery": assertion, "newCredentials": new_credentials},
             token=challenge["temporaryAuthenticationToken"]))
-        stage.step("new credentials signed by the old RecoveryKey; recovery complete")
-        login(stage.anon, org_id=stage.org_id, username=user.username, device=new_device)
-        stage.step("login with the new Key works")
+        stage.step(f"new {new_kind} + RecoveryKey signed by the old RecoveryKey; recovery complete")
+        if new_kind == "PasswordProtectedKey" and stage.sim is None:
+            return
+        code = None
+        if new_kind == "PasswordProtectedKey":
+            ok(stage.anon.request("POST", "/auth/login/code",
+                                  {"username": user.username, "orgId": stage.org_id}, token=""))
+            code = stage.last_code(user.username)
+        login(stage.anon, org_id=stage.org_id, username=user.username, device=new_device,
+              login_code=code)
+        stage.step(f"login with the new {new_kind} works")
     return run
 
 
 scenario("recovery-direct", "recovery with an e-mailed code and the RecoveryKey (flows.md §9.1)",
-         [("recovery", "RecoveryKey"), ("registration", "RecoveryKey")],
+         [("recovery", "RecoveryKey"), ("recovery", "Key"), ("registration", "RecoveryKey")],
          routes=[("POST", "/auth/recover/user")], needs_sim=True)(_recovery(False))
 scenario("recovery-delegated", "recovery opened by the service account (flows.md §9.2)",
-         [("recovery", "RecoveryKey"), ("registration", "RecoveryKey")],
+         [("recovery", "RecoveryKey"), ("recovery", "Key"), ("registration", "RecoveryKey")],
          routes=[("POST", "/auth/recover/user/delegated")])(_recovery(True))
+scenario("recovery-delegated-to-passkey", "delegated recovery onto a new passkey",
+         [("recovery", "RecoveryKey"), ("recovery", "Fido2"), ("login", "Fido2")],
+         routes=[("POST", "/auth/recover/user/delegated")])(_recovery(True, "Fido2"))
+scenario("recovery-direct-to-password-protected-key",
+         "direct recovery onto a new PasswordProtectedKey",
+         [("recovery", "RecoveryKey"), ("recovery", "PasswordProtectedKey")],
+         routes=[("POST", "/auth/recover/user")], needs_sim=True)(
+    _recovery(False, "PasswordProtectedKey"))
 
 
 def _admin(stage: Stage) -> Any:
@@ -288,7 +305,6 @@ def signature_for_unintegrated_chain(stage: Stage) -> None:
         ec.SECP256K1(), bytes.fromhex(wallet["signingKey"]["publicKey"].removeprefix("0x")))
     public.verify(encode_dss_signature(r, s), digest, ec.ECDSA(Prehashed(hashes.SHA256())))
     stage.step("signature verified locally against the wallet's public key: valid")
-    del serialization
 
 
 def matrix() -> dict[tuple[str, str], list[str]]:

@@ -222,3 +222,23 @@ def test_journal_can_be_turned_off() -> None:
         assert client.get("/_sim/journal").json() == {"items": [], "size": 0}
         sim.faults.add("error", path="/auth/users", status=500, times=1)  # faults still apply
         assert client.get("/auth/users").status_code == 500
+
+
+@pytest.mark.skipif(importlib.util.find_spec("simulator.persistence.sqlite_store") is None,
+                    reason="the SQLite store is not there yet")
+def test_reset_works_on_the_sqlite_store(tmp_path: object) -> None:
+    from simulator.persistence.sqlite_store import SqliteStore
+
+    sim = Simulator(store=SqliteStore(str(tmp_path) + "/state.sqlite"))  # type: ignore[operator]
+    boot = sim.bootstrap()
+    with sim.client() as client:
+        from scenarios.client import service_account_api
+
+        sa = service_account_api(client, boot)
+        register_delegated(sa, "sqlite@example.com", KeyAuthenticator())
+        assert sim.reset(boot["orgId"])["removed"] > 0
+        assert [u["username"] for u in ok(sa.request("GET", "/auth/users"))["items"]] == \
+            [u["username"] for u in ok(sa.request("GET", "/auth/users"))["items"]]
+        register_delegated(sa, "sqlite@example.com", KeyAuthenticator())  # the name is free again
+        sim.reset()
+        assert "sqlite@example.com" not in [u["username"] for u in ok(sa.request("GET", "/auth/users"))["items"]]

@@ -95,3 +95,42 @@ def test_kill_9_and_restart_keeps_everything(tmp_path: Path) -> None:
             again = DfnsApi(http).request("POST", "/auth/credentials/code/init",
                                           {"code": code["code"], "credentialKind": "Key"})
             assert again.status_code == 403
+
+
+def test_two_servers_on_one_file_share_state_and_single_use(tmp_path: Path) -> None:
+    """Two `serve --state` processes on one file: a challenge issued by one completes on the
+    other, and a credential code raced on both is redeemed exactly once."""
+    import threading
+
+    state = tmp_path / "shared.db"
+    device = KeyAuthenticator()
+    with serve(state, tmp_path / "a.json") as (_, boot_a), serve(state, tmp_path / "b.json") as (_, boot_b):
+        assert boot_b["serviceAccount"] == boot_a["serviceAccount"]
+        with httpx.Client(base_url=boot_a["baseUrl"], timeout=30) as a, \
+                httpx.Client(base_url=boot_b["baseUrl"], timeout=30) as b:
+            register_delegated(service_account_api(a, boot_a), "shared@example.com", device)
+            challenge = ok(DfnsApi(a).request("POST", "/auth/login/init",
+                                              {"username": "shared@example.com", "orgId": boot_a["orgId"]}))
+            token = ok(DfnsApi(b).request("POST", "/auth/login", {
+                "challengeIdentifier": challenge["challengeIdentifier"],
+                "firstFactor": device.sign(challenge)}))["token"]
+            user_b = DfnsApi(b).as_(token, device)
+            for _ in range(5):
+                code = ok(user_b.signed("POST", "/auth/credentials/code",
+                                        {"expiration": time.time() + 50}))["code"]
+                statuses: list[int] = []
+                barrier = threading.Barrier(4)
+
+                def redeem(base: str) -> None:
+                    with httpx.Client(base_url=base, timeout=30) as http:
+                        barrier.wait()
+                        statuses.append(http.post("/auth/credentials/code/init",
+                                                  json={"code": code, "credentialKind": "Key"}).status_code)
+
+                threads = [threading.Thread(target=redeem, args=(base,))
+                           for base in (boot_a["baseUrl"], boot_b["baseUrl"]) * 2]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+                assert sorted(statuses) == [200, 403, 403, 403]
