@@ -33,7 +33,7 @@ th{background:#eef1f5;font-weight:600}
 .c-na{background:repeating-linear-gradient(45deg,#f3f4f6,#f3f4f6 6px,#e5e7eb 6px,#e5e7eb 12px);color:#6b7280}
 .bar{height:10px;background:#f5a3a3;border-radius:4px;overflow:hidden;width:160px}
 .bar span{display:block;height:100%;background:#1f9d55}
-code,pre{font:12px ui-monospace,Menlo,Consolas,monospace} pre{white-space:pre-wrap;margin:0;max-width:900px}
+code,pre{font:12px ui-monospace,Menlo,Consolas,monospace} pre{white-space:pre-wrap;word-break:break-all;margin:0;max-width:560px}
 .small{color:#5b6472;font-size:12px}
 """
 
@@ -115,8 +115,8 @@ def render(results: list[dict[str, Any]], *, started: float, finished: float, ta
         out.append("<table><tr><th>check</th><th>rule</th><th>why</th><th>observed response</th></tr>")
         for r in sorted(failed, key=lambda r: r["id"]):
             out.append(f"<tr><td><code>{html.escape(r['id'])}</code></td>"
-                       f"<td>{html.escape(r['rule'])}</td><td><pre>{html.escape(r['message'][:500])}</pre></td>"
-                       f"<td><pre>{html.escape(r['observed'][:500])}</pre></td></tr>")
+                       f"<td>{html.escape(r['rule'])}</td><td><pre>{html.escape(r['message'].replace('conformance.runner.CheckFailed: ', '')[:400])}</pre></td>"
+                       f"<td><pre>{html.escape(r['observed'][:400])}</pre></td></tr>")
         out.append("</table>")
     slow = sorted(results, key=lambda r: -r.get("duration", 0))[:5]
     if slow:

@@ -19,9 +19,24 @@ USERNAME_CLAIM = "https://custom/username"
 _HEADER = b64url_encode(b'{"typ":"JWT","alg":"HS256"}')
 
 
+_CACHE_SIZE = 4096
+
+
 class TokenSigner:
     def __init__(self, secret: bytes) -> None:
         self._secret = secret
+
+    # Bearer tokens come back on every request: remember the claims of tokens whose signature
+    # already verified (profiling showed two JWT decodes per hot-path request). Expiry is still
+    # checked on every call; a new secret (restore from a store) empties the cache.
+    @property
+    def _secret(self) -> bytes:
+        return self._key
+
+    @_secret.setter
+    def _secret(self, value: bytes) -> None:
+        self._key = value
+        self._verified: dict[str, str] = {}
 
     def issue(self, claims: dict[str, Any]) -> str:
         payload = b64url_encode(json.dumps(claims, separators=(",", ":")).encode())
@@ -31,7 +46,14 @@ class TokenSigner:
 
     def decode(self, token: str, *, now: float) -> dict[str, Any] | None:
         """Claims of a valid, unexpired token issued by this signer; ``None`` otherwise."""
-        if not isinstance(token, str) or token.count(".") != 2:
+        if not isinstance(token, str):
+            return None
+        cached = self._verified.get(token)
+        if cached is not None:
+            claims = json.loads(cached)  # a fresh dict per call: callers may keep or change it
+            exp = claims.get("exp")
+            return claims if isinstance(exp, (int, float)) and exp > now else None
+        if token.count(".") != 2:
             return None
         header, payload, signature = token.split(".")
         if header != _HEADER:
@@ -45,6 +67,9 @@ class TokenSigner:
             return None
         if not isinstance(claims, dict):
             return None
+        if len(self._verified) >= _CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = b64url_decode(payload).decode("utf-8")
         exp = claims.get("exp")
         if not isinstance(exp, (int, float)) or exp <= now:
             return None

@@ -103,7 +103,9 @@ def pat_by_pat(ctx: Any) -> Any:
                                               "publicKey": KeyAuthenticator().public_key_pem})
 
 
-def _sa(ctx: Any, admin: Any, name: str = "svc") -> tuple[Any, KeyAuthenticator]:
+def _sa(ctx: Any, admin: Any, name: str = "") -> tuple[Any, KeyAuthenticator]:
+    # SA names are unique per org: against a shared server every check needs its own
+    name = name or ctx.name("svc")
     key = KeyAuthenticator()
     body = {"name": name, "publicKey": key.public_key_pem, "daysValid": 30}
     return admin.api.signed("POST", "/auth/service-accounts", body), key
@@ -152,8 +154,9 @@ def sa_deleted(ctx: Any) -> Any:
 
 def sa_duplicate_name(ctx: Any) -> Any:
     admin = admin_user(ctx)
-    ok(_sa(ctx, admin, "twin")[0])
-    return _sa(ctx, admin, "twin")[0]
+    twin = ctx.name("twin")
+    ok(_sa(ctx, admin, twin)[0])
+    return _sa(ctx, admin, twin)[0]
 
 
 def sa_unknown(ctx: Any) -> Any:
@@ -242,7 +245,7 @@ add("PERM", "PERM", "P", "an employee with DfnsFullAdminAccess lists users", "en
 
 
 # -- recovery -----------------------------------------------------------------------------------
-def _recover(ctx: Any, *, delegated: bool, tamper: str = "") -> Any:
+def _recover(ctx: Any, *, delegated: bool, tamper: str = "", new_kind: str = "Key") -> Any:
     actor = ctx.user("Key", with_recovery=True)
     rk = actor.recovery
     cred_id = rk.credential_id if tamper != "wrong-credential" else actor.device.credential_id
@@ -261,7 +264,7 @@ def _recover(ctx: Any, *, delegated: bool, tamper: str = "") -> Any:
         challenge = response.json()
     if tamper == "wrong-credential":
         return challenge
-    new_first = ctx.device("Key")
+    new_first = ctx.device(new_kind, actor.username)
     new_rk = ctx.device("RecoveryKey", actor.username)
     new_credentials = {"firstFactorCredential": new_first.register(challenge),
                        "recoveryCredential": new_rk.register(challenge)}
@@ -287,7 +290,7 @@ for delegated, label in ((False, "direct"), (True, "delegated")):
     needs = () if delegated else ("sim",)
     add("REC", "REC", "P", f"{label} recovery with the RecoveryKey succeeds", "flows.md §9",
         lambda ctx, d=delegated: _recover(ctx, delegated=d), needs=needs, routes=REC,
-        cells=[("recovery", "RecoveryKey"), ("registration", "RecoveryKey")])
+        cells=[("recovery", "RecoveryKey"), ("recovery", "Key"), ("registration", "RecoveryKey")])
     add("REC", "REC", "F", f"{label} recovery: the assertion challenge must equal newCredentials",
         "flows.md §9.1 step 3", lambda ctx, d=delegated: _recover(ctx, delegated=d, tamper="challenge"),
         status=401, message=E.CHALLENGE_MISMATCH, guards=("recovery.challenge",), needs=needs,
@@ -305,3 +308,9 @@ add("REC", "REC", "F", "recovery init: a wrong verification code is refused", "f
 add("REC", "REC", "F", "recovery init: credentialId must be a RecoveryKey", "flows.md §9.1",
     lambda ctx: _recover(ctx, delegated=False, tamper="wrong-credential"), status=401,
     message=E.NOT_RECOVERY_CREDENTIAL, needs=("sim",), routes=REC)
+add("REC", "REC", "P", "delegated recovery onto a new passkey succeeds", "flows.md §9.2",
+    lambda ctx: _recover(ctx, delegated=True, new_kind="Fido2"), routes=REC,
+    cells=[("recovery", "RecoveryKey"), ("recovery", "Fido2")])
+add("REC", "REC", "P", "delegated recovery onto a new PasswordProtectedKey succeeds", "flows.md §9.2",
+    lambda ctx: _recover(ctx, delegated=True, new_kind="PasswordProtectedKey"), routes=REC,
+    cells=[("recovery", "RecoveryKey"), ("recovery", "PasswordProtectedKey")])

@@ -21,8 +21,13 @@ SECRET_HEADERS = frozenset({"authorization", "x-dfns-useraction", "x-dfns-appsec
 SECRET_FIELDS = frozenset(name.lower() for name in (
     "token", "accessToken", "temporaryAuthenticationToken", "challengeIdentifier",
     "encryptedPrivateKey", "password", "newPassword", "recoveryCode", "code", "registrationCode",
-    "loginCode", "userAction", "privateKey", "privateKeyPem", "secret", "appSecret",
+    "loginCode", "verificationCode", "otp", "userAction", "privateKey", "privateKeyPem",
+    "secret", "appSecret", "clientSecret",
 ))
+# A quoted secret-looking member in text that is not valid JSON (truncated or malformed bodies):
+# "name": "value (closing quote optional).
+_TEXT_MEMBER = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)"(\s*:\s*)"((?:[^"\\]|\\.)*)("?)')
+_FORM_PAIR = re.compile(r"(?<![A-Za-z0-9_])([A-Za-z_][A-Za-z0-9_]*)=([^&\s]*)")
 # Bearer-like strings left in free text (a JWT, or "Bearer x"), e.g. echoed in a message.
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 _BEARER = re.compile(r"(?i)bearer\s+\S+")
@@ -31,7 +36,17 @@ MAX_BODY_CHARS = 16_384
 
 def is_secret_field(name: str) -> bool:
     lowered = name.lower()
-    return lowered in SECRET_FIELDS or lowered.endswith("token") and lowered != "paginationtoken"
+    if lowered in SECRET_FIELDS or lowered.endswith(("secret", "password", "code")):
+        return True
+    return lowered.endswith("token") and lowered != "paginationtoken"
+
+
+def _mask_raw_text(text: str) -> str:
+    """Mask secret members of a body that is not valid JSON (and form-style pairs)."""
+    text = _TEXT_MEMBER.sub(
+        lambda m: f'"{m[1]}"{m[2]}"{MASK}{m[4]}' if is_secret_field(m[1]) else m[0], text)
+    text = _FORM_PAIR.sub(lambda m: f"{m[1]}={MASK}" if is_secret_field(m[1]) else m[0], text)
+    return mask_text(text)
 
 
 def mask_text(text: str) -> str:
@@ -71,7 +86,7 @@ def mask_body(raw: bytes) -> Any:
         return mask_value(json.loads(raw))
     except (ValueError, UnicodeDecodeError):
         text = raw[:MAX_BODY_CHARS].decode("utf-8", errors="replace")
-        return mask_text(text)
+        return _mask_raw_text(text)
 
 
 def mask_query(query: bytes) -> str:

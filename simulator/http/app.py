@@ -235,11 +235,53 @@ class Endpoint:
         return core.default_app(org_id or core.default_org_id)
 
 
-def build_app(core: Core, routes: Iterable[RouteSpec], extra_routes: Iterable[Route] = ()) -> Starlette:
+class ExactPathDispatch:
+    """Calls the endpoint of a parameter-free route directly; everything else goes to Starlette.
+
+    Profiling the hot path showed Starlette's router trying each route's regex in turn (a
+    dozen misses before ``POST /auth/action``), about a tenth of the request's server time.
+    A dict lookup gives the same answer for a path no earlier route (in Starlette's order)
+    also matches; any other path, method or scope still takes Starlette's route.
+    """
+
+    def __init__(self, app: Starlette, table: dict[tuple[str, str], Any]) -> None:
+        self.app = app
+        self.table = table
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] == "http" and not scope.get("root_path"):
+            endpoint = self.table.get((scope["method"], scope["path"]))
+            if endpoint is not None:
+                scope["path_params"] = {}
+                await endpoint(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    def __getattr__(self, name: str) -> Any:  # the Starlette app's own attributes
+        return getattr(self.app, name)
+
+
+def _exact_table(ordered: list[Route]) -> dict[tuple[str, str], Any]:
+    table: dict[tuple[str, str], Any] = {}
+    for position, route in enumerate(ordered):
+        if route.param_convertors or not isinstance(route.endpoint, Endpoint):
+            continue
+        method = route.endpoint.spec.method
+        shadowed = any(
+            earlier.path_regex.match(route.path) and (earlier.methods is None or method in earlier.methods)
+            for earlier in ordered[:position]
+        )
+        if not shadowed:
+            table[(method, route.path)] = route.endpoint
+    return table
+
+
+def build_app(core: Core, routes: Iterable[RouteSpec], extra_routes: Iterable[Route] = ()) -> Any:
     starlette_routes = [
         Route(spec.path, endpoint=Endpoint(core, spec), methods=[spec.method]) for spec in routes
     ]
-    app = Starlette(routes=[*extra_routes, *starlette_routes])
+    ordered = [*extra_routes, *starlette_routes]
+    app = Starlette(routes=ordered)
 
     async def not_found(request: Any, exc: Any) -> Any:
         from starlette.responses import JSONResponse
@@ -257,4 +299,4 @@ def build_app(core: Core, routes: Iterable[RouteSpec], extra_routes: Iterable[Ro
     app.add_exception_handler(404, not_found)
     app.add_exception_handler(405, not_found)
     app.add_exception_handler(500, server_error)
-    return app
+    return ExactPathDispatch(app, _exact_table([r for r in ordered if isinstance(r, Route)]))

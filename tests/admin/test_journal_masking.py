@@ -91,3 +91,13 @@ def test_mask_value_rules() -> None:
     assert masked == {"token": MASK, "nested": [{"password": MASK, "recoveryCode": MASK}],
                       "paginationToken": "next", "username": "u", "message": f"Bearer {MASK}",
                       "note": f"see {MASK}"}
+
+
+def test_malformed_bodies_and_code_fields_are_masked(sim: Simulator) -> None:
+    with sim.client() as http:
+        http.post("/auth/login", content=b'{"firstFactor": {"password": "hunter2-hunter2"')
+        http.post("/auth/login", content=b"password=form-secret-1&username=bob")
+        http.post("/auth/recover/user/init", json={"username": "a@b.c", "verificationCode": "ABCD-EFGH-2345"})
+    dump = json.dumps(sim.journal())
+    assert [s for s in ("hunter2-hunter2", "form-secret-1", "ABCD-EFGH-2345") if s in dump] == []
+    assert "username=bob" in dump  # only secrets are masked

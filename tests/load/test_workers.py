@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -51,11 +52,44 @@ def _start_worker(url: str) -> tuple[subprocess.Popen, int]:
 
 
 @pytest.fixture(scope="module")
-def two_processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A throwaway redis-server (Debian package) on a free loopback port, started here."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (apt-get install -y redis-server)")
+    pytest.importorskip("redis", reason="the redis PyPI client is not installed")
+    port = free_port()
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(tmp_path_factory.mktemp("redis"))],
+                            stdout=subprocess.DEVNULL, start_new_session=True)
+    try:
+        import redis
+
+        client = redis.Redis(port=port)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    pytest.skip("redis-server did not start")
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        stop(proc)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "redis"])
+def two_processes(request: pytest.FixtureRequest,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from simulator import Simulator
     from simulator.multiworker import open_store
 
-    url = f"sqlite:///{tmp_path_factory.mktemp('shared') / 'state.sqlite'}"
+    if request.param == "redis":
+        url = request.getfixturevalue("redis_url")
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('shared') / 'state.sqlite'}"
     parent = Simulator(store=open_store(url))  # what serve_workers does before forking
     boot = parent.bootstrap()
     procs = [_start_worker(url) for _ in range(2)]
@@ -69,12 +103,6 @@ def two_processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
     finally:
         for proc, _ in procs:
             stop(proc)
-
-
-def _user(sa: DfnsApi, boot: dict[str, Any], name: str) -> tuple[KeyAuthenticator, str]:
-    device = KeyAuthenticator("P-256", origin=boot["origin"])
-    register_delegated(sa, f"{name}-{os.urandom(4).hex()}@workers.example.com", device)
-    return device, ""
 
 
 def test_bootstrap_token_and_org_are_shared(two_processes: dict[str, Any]) -> None:

@@ -12,11 +12,6 @@ from scenarios.cli import render_matrix, served_routes
 from scenarios.library import SCENARIOS, matrix
 from scenarios.stage import Stage
 
-# Simulator defect reported to the lead: the recovery assertion's clientData carries
-# base64url(newCredentials); with a PasswordProtectedKey blob inside it exceeds the schema's
-# clientData length limit (simulator/http/routes/auth_recovery.py).
-KNOWN_DEFECTS = {"recovery-direct-to-password-protected-key":
-                 "recovery clientData length limit too small for a PPK newCredentials"}
 
 
 def test_matrix_has_no_empty_cell() -> None:
@@ -36,8 +31,6 @@ def test_no_scenario_is_pending_on_a_route() -> None:
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_scenario_runs(name: str, door: httpx.Client, sim: Any, bootstrap: dict) -> None:
-    if name in KNOWN_DEFECTS:
-        pytest.xfail(KNOWN_DEFECTS[name])
     stage = Stage(door, bootstrap, sim, echo=False)
     SCENARIOS[name].fn(stage)
     assert stage.steps

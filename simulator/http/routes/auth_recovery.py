@@ -8,15 +8,15 @@ from typing import Any
 from simulator.http.app import Call
 from simulator.http.routes.auth_registration import ORG, REGISTRATION_BODY, _org
 from simulator.http.routing import NONE, SA, TEMP, RouteTable
-from simulator.http.schema import ID, NAME, TOKEN, AnyJson, Obj, Str
+from simulator.http.schema import CREDENTIAL_ASSERTION_INFO, ID, NAME, TOKEN, AnyJson, Obj, Str
 from simulator.services import recovery
 
 routes = RouteTable("Recovery")
 
 RECOVERY_ASSERTION = Obj(
     required={"kind": Str(enum=("RecoveryKey",)),
-              "credentialAssertion": Obj(required={"credId": ID, "clientData": TOKEN, "signature": TOKEN},
-                                         optional={"algorithm": AnyJson()})},
+              # clientData carries base64url(JSON(newCredentials)): as long as the credentials
+              "credentialAssertion": CREDENTIAL_ASSERTION_INFO},
 )
 
 
