@@ -32,7 +32,7 @@ serve: $(STAMP)
 	$(BIN)/dfns-sim serve --bootstrap-out reports/bootstrap.json
 
 bench: $(STAMP)
-	$(BIN)/python -m load.bench_verification
+	$(BIN)/dfns-sim bench
 	$(BIN)/python -m load.bench_authenticators
 
 clean:
@@ -41,7 +41,7 @@ clean:
 # -- persistence and hardening (docs/persistence-and-hardening.md) -------------------------
 .PHONY: fuzz races hardening-long
 
-# >= 10,000 schemathesis requests across every route through the HTTP door (~7 min).
+# >= 10,000 schemathesis requests across every route through the HTTP door (~5 min).
 fuzz: $(STAMP)
 	$(BIN)/python -m tests.hardening.fuzzing --requests 10000 --out reports/fuzz.json
 

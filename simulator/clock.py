@@ -5,6 +5,7 @@ Tests freeze, set or advance it instead of sleeping.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from datetime import datetime, timezone
@@ -56,10 +57,34 @@ class Clock:
         return iso8601(self.now() if at is None else at)
 
 
+def _iso_seconds(whole: int) -> str:
+    return datetime.fromtimestamp(whole, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.")
+
+
+_ISO_SECOND: tuple[int, str] = (0, _iso_seconds(0))
+
+
 def iso8601(epoch: float) -> str:
-    """ISO-8601 with milliseconds and ``Z``, the format every Dfns date uses."""
-    moment = datetime.fromtimestamp(epoch, tz=timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    """ISO-8601 with milliseconds and ``Z``, the format every Dfns date uses.
+
+    Same digits as ``datetime.fromtimestamp(epoch, utc)`` (its half-even rounding to whole
+    microseconds, then milliseconds truncated); the date-and-seconds part is formatted once
+    per second (several dates are written per request, strftime was visible in profiles).
+    """
+    global _ISO_SECOND
+    fraction, whole = math.modf(epoch)
+    micros = round(fraction * 1e6)
+    if micros >= 1_000_000:
+        micros -= 1_000_000
+        whole += 1.0
+    elif micros < 0:
+        micros += 1_000_000
+        whole -= 1.0
+    second = int(whole)
+    cached = _ISO_SECOND
+    if cached[0] != second:
+        cached = _ISO_SECOND = (second, _iso_seconds(second))
+    return f"{cached[1]}{micros // 1000:03d}Z"
 
 
 def parse_iso8601(text: str) -> float:

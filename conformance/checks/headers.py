@@ -116,20 +116,59 @@ def _padded_app_header_absent(ctx: Any) -> Any:
     return actor.api.request("GET", "/auth/credentials")
 
 
-for rule, status, message, fn in [
+for rule, status, message, fn, *guards in [
     ("a registration temp token on a normal endpoint is 401", 401, E.NOT_AUTHORIZED,
      _temp_token_on_normal),
     ("a login token cannot complete a registration", 401, E.NOT_AUTHORIZED,
      _normal_token_on_registration),
-    ("X-DFNS-APPID unknown is 401", 401, E.APP_INVALID, _unknown_app),
+    ("X-DFNS-APPID unknown is 401", 401, E.APP_INVALID, _unknown_app, "app.valid"),
     ("a body that is not JSON is 400", 400, None, _not_json),
     ("a required field missing is 400", 400, None, _missing_field),
     ("a wrong enum value is 400", 400, None, _wrong_enum),
     ("a JSON body that is not an object is 400", 400, None, _body_array),
     ("a non-Bearer Authorization scheme is 401", 401, E.NOT_AUTHORIZED, _malformed_bearer),
 ]:
-    add("HDR", "HDR-ENV", "F", rule, "errors.md §1, §3.1", fn, status=status, message=message)
+    add("HDR", "HDR-ENV", "F", rule, "errors.md §1, §3.1", fn, status=status, message=message,
+        guards=guards)
 
 add("HDR", "HDR-ENV", "P", "responses are JSON", "errors.md §1", _valid_envelope_on_success)
 add("HDR", "HDR-ENV", "P", "requests without X-DFNS-APPID use the default application",
     "spec README row 3", _padded_app_header_absent)
+
+
+# -- appended: X-DFNS-NONCE (challenges.md §1) ------------------------------------------------
+def _nonce(ctx: Any, *, date: str | None = None) -> str:
+    import json
+    import uuid
+
+    from conformance.checks._contexts import soon
+    from virtual_authenticators import b64url_encode
+
+    value = {"uuid": str(uuid.uuid4()), "date": date or soon(ctx, 0)}
+    return b64url_encode(json.dumps(value).encode())
+
+
+def _nonce_fresh(ctx: Any) -> Any:
+    return ctx.user("Key").api.request("GET", "/auth/credentials",
+                                       headers={"X-DFNS-NONCE": _nonce(ctx)})
+
+
+def _nonce_reused(ctx: Any) -> Any:
+    from scenarios.client import ok
+
+    actor = ctx.user("Key")
+    nonce = _nonce(ctx)
+    ok(actor.api.request("GET", "/auth/credentials", headers={"X-DFNS-NONCE": nonce}))
+    return actor.api.request("GET", "/auth/credentials", headers={"X-DFNS-NONCE": nonce})
+
+
+def _nonce_stale(ctx: Any) -> Any:
+    return ctx.user("Key").api.request(
+        "GET", "/auth/credentials", headers={"X-DFNS-NONCE": _nonce(ctx, date="2001-01-01T00:00:00Z")})
+
+
+add("HDR", "HDR-ENV", "F", "an X-DFNS-NONCE is accepted once", "challenges.md §1", _nonce_reused,
+    status=400, message=E.NONCE_USED, guards=("nonce.single_use",))
+add("HDR", "HDR-ENV", "F", "an X-DFNS-NONCE dated far from now is refused", "challenges.md §1",
+    _nonce_stale, status=400, message=E.NONCE_INVALID, guards=("nonce.window",))
+add("HDR", "HDR-ENV", "P", "a fresh X-DFNS-NONCE is accepted", "challenges.md §1", _nonce_fresh)

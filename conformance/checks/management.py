@@ -202,34 +202,38 @@ for rule, fn in [("a PAT is created and authenticates reads", pat_create_and_use
                  ("a PAT's writes are signed with the PAT key", pat_write_signed_by_pat_key),
                  ("a re-activated PAT works again", pat_reactivated)]:
     add("SA", "PAT", "P", rule, "flows.md §10", fn, routes=PAT, cells=[("user action", "Key")])
-for rule, status, message, fn in [
-    ("a deactivated PAT is 401", 401, E.NOT_AUTHORIZED, pat_deactivated),
-    ("a deleted PAT is 401", 401, E.NOT_AUTHORIZED, pat_deleted),
-    ("PAT names are unique per user", 409, None, pat_duplicate_name),
-    ("daysValid above 730 is refused", 400, None, pat_days_too_many),
-    ("daysValid 0 is refused", 400, None, pat_days_zero),
-    ("publicKey must be a PEM public key", 400, None, pat_bad_pem),
-    ("a deactivated user's PATs stop working", 401, E.NOT_AUTHORIZED, pat_user_deactivated),
-    ("a PAT cannot create PATs", 403, None, pat_by_pat),
+for rule, status, message, fn, guards in [
+    ("a deactivated PAT is 401", 401, E.NOT_AUTHORIZED, pat_deactivated, ("token.active",)),
+    ("a deleted PAT is 401", 401, E.NOT_AUTHORIZED, pat_deleted, ("token.active",)),
+    ("PAT names are unique per user", 409, None, pat_duplicate_name, ()),
+    ("daysValid above 730 is refused", 400, None, pat_days_too_many, ()),
+    ("daysValid 0 is refused", 400, None, pat_days_zero, ()),
+    ("publicKey must be a PEM public key", 400, None, pat_bad_pem, ()),
+    ("a deactivated user's PATs stop working", 401, E.NOT_AUTHORIZED, pat_user_deactivated,
+     ("user.active",)),
+    ("a PAT cannot create PATs", 403, None, pat_by_pat, ("token.human",)),
 ]:
     add("SA", "PAT", "F", rule, "flows.md §10; errors.md §3.4", fn, status=status,
-        message=message, routes=PAT)
+        message=message, guards=guards, routes=PAT)
 
 for rule, fn in [("a service account is created and signs its own user actions", sa_create_and_use),
                  ("a re-activated service account works again", sa_reactivated)]:
     add("SA", "SA", "P", rule, "flows.md §11", fn, routes=SAR, cells=[("user action", "Key")])
-for rule, status, message, fn in [
-    ("a deactivated service account's token is 401", 401, E.NOT_AUTHORIZED, sa_deactivated),
-    ("a deleted service account's token is 401", 401, E.NOT_AUTHORIZED, sa_deleted),
-    ("service-account names are unique in the org", 409, None, sa_duplicate_name),
-    ("an unknown service account is 404", 404, None, sa_unknown),
+for rule, status, message, fn, guards in [
+    ("a deactivated service account's token is 401", 401, E.NOT_AUTHORIZED, sa_deactivated,
+     ("user.active",)),
+    ("a deleted service account's token is 401", 401, E.NOT_AUTHORIZED, sa_deleted,
+     ("token.active", "user.active")),
+    ("service-account names are unique in the org", 409, None, sa_duplicate_name, ()),
+    ("an unknown service account is 404", 404, None, sa_unknown, ()),
+    # an end user also lacks the operations: both rules stand behind these two
     ("delegated registration needs a service account", 403, "not authorized to perform operation",
-     non_sa_delegated_registration),
+     non_sa_delegated_registration, ("sa_only", "permissions.user")),
     ("delegated login needs a service account", 403, "not authorized to perform operation",
-     non_sa_delegated_login),
+     non_sa_delegated_login, ("sa_only", "permissions.user")),
 ]:
     add("SA", "SA", "F", rule, "flows.md §11; errors.md §3.1", fn, status=status,
-        message=message, routes=SAR)
+        message=message, guards=guards, routes=SAR)
 
 for rule, status, message, fn in [
     ("an end user cannot list users", 403, "not authorized to perform operation", enduser_lists_users),
@@ -239,7 +243,7 @@ for rule, status, message, fn in [
      "not authorized to perform operation", employee_without_permission),
 ]:
     add("PERM", "PERM", "F", rule, "errors.md §3.1; endpoints.md §12", fn, status=status,
-        message=message)
+        message=message, guards=("permissions.user",))
 add("PERM", "PERM", "P", "an employee with DfnsFullAdminAccess lists users", "endpoints.md §12",
     admin_lists_users)
 
@@ -259,11 +263,9 @@ def _recover(ctx: Any, *, delegated: bool, tamper: str = "", new_kind: str = "Ke
         response = ctx.anon.request("POST", "/auth/recover/user/init", {
             "username": actor.username, "verificationCode": code, "orgId": ctx.org_id,
             "credentialId": cred_id}, token="")
-        if response.status_code >= 400:
+        if response.status_code >= 400 or tamper == "wrong-credential":
             return response
         challenge = response.json()
-    if tamper == "wrong-credential":
-        return challenge
     new_first = ctx.device(new_kind, actor.username)
     new_rk = ctx.device("RecoveryKey", actor.username)
     new_credentials = {"firstFactorCredential": new_first.register(challenge),
@@ -301,16 +303,112 @@ for delegated, label in ((False, "direct"), (True, "delegated")):
         cells=[("recovery", "RecoveryKey")])
     add("REC", "REC", "F", f"{label} recovery: old credentials stop working", "flows.md §9.1 effects",
         lambda ctx, d=delegated: _recover(ctx, delegated=d, tamper="old-login"), status=401,
-        needs=needs, routes=REC, cells=[("login", "Key")])
+        guards=("recovery.revoke",), needs=needs, routes=REC, cells=[("login", "Key")])
 add("REC", "REC", "F", "recovery init: a wrong verification code is refused", "flows.md §9.1",
     lambda ctx: _recover(ctx, delegated=False, tamper="wrong-code"), status=403,
-    message=E.INVALID_CODE, needs=("sim",), routes=REC)
+    message=E.INVALID_CODE, guards=("recovery.code",), needs=("sim",), routes=REC)
 add("REC", "REC", "F", "recovery init: credentialId must be a RecoveryKey", "flows.md §9.1",
     lambda ctx: _recover(ctx, delegated=False, tamper="wrong-credential"), status=401,
-    message=E.NOT_RECOVERY_CREDENTIAL, needs=("sim",), routes=REC)
+    message=E.NOT_RECOVERY_CREDENTIAL, guards=("recovery.credential",), needs=("sim",), routes=REC)
 add("REC", "REC", "P", "delegated recovery onto a new passkey succeeds", "flows.md §9.2",
     lambda ctx: _recover(ctx, delegated=True, new_kind="Fido2"), routes=REC,
     cells=[("recovery", "RecoveryKey"), ("recovery", "Fido2")])
 add("REC", "REC", "P", "delegated recovery onto a new PasswordProtectedKey succeeds", "flows.md §9.2",
     lambda ctx: _recover(ctx, delegated=True, new_kind="PasswordProtectedKey"), routes=REC,
     cells=[("recovery", "RecoveryKey"), ("recovery", "PasswordProtectedKey")])
+
+
+# -- appended checks (ids above never move) ---------------------------------------------------
+def admin_delegated_login(ctx: Any) -> Any:
+    """A full admin holds every operation, so only the service-account rule can refuse it."""
+    admin = admin_user(ctx)
+    victim = ctx.user("Key")
+    return admin.api.signed("POST", "/auth/login/delegated", {"username": victim.username})
+
+
+add("SA", "SA", "F", "a full-admin user that is not a service account cannot log in others",
+    "flows.md §11; errors.md §3.1", admin_delegated_login, status=403,
+    message="not authorized to perform operation", guards=("sa_only",), routes=SAR)
+
+
+def _permission(ctx: Any, operations: list[str]) -> str:
+    return ok(ctx.sa.signed("POST", "/permissions",
+                            {"name": ctx.name("perm"), "operations": operations}))["id"]
+
+
+def _employee(ctx: Any, operations: list[str] | None = None) -> Any:
+    """A CustomerEmployee holding exactly ``operations`` (none when None)."""
+    from conformance.target import Actor
+    from scenarios.client import delegated_login
+
+    username = ctx.name("emp")
+    device = ctx.device("Key")
+    challenge = ctx.registration_challenge(username, kind="CustomerEmployee")
+    user_id = ok(ctx.complete_registration(challenge, device.register(challenge)))["user"]["id"]
+    if operations:
+        ok(ctx.sa.signed("POST", "/permissions/assignments",
+                         {"permissionId": _permission(ctx, operations), "identityId": user_id}))
+    token = delegated_login(ctx.sa, username)
+    return Actor(username, device, token, DfnsApi(ctx.http, token, device), user_id)
+
+
+def employee_missing(method: str, path: str) -> Any:
+    return lambda ctx: _employee(ctx).api.request(method, path)
+
+
+def _limited_pat(ctx: Any, operations: list[str]) -> DfnsApi:
+    admin = admin_user(ctx)
+    response, key = _pat(ctx, admin, permissionId=_permission(ctx, operations))
+    return _pat_api(ctx, ok(response), key)
+
+
+def pat_beyond_its_permission(ctx: Any) -> Any:
+    return _limited_pat(ctx, ["Auth:Users:Read"]).request("GET", "/auth/apps")
+
+
+def pat_within_its_permission(ctx: Any) -> Any:
+    return _limited_pat(ctx, ["Auth:Users:Read"]).request("GET", "/auth/users")
+
+
+def pat_permission_beyond_user(ctx: Any) -> Any:
+    own = ["Auth:Users:Create", "Auth:Types:Pat"]
+    employee = _employee(ctx, own)
+    return _pat(ctx, employee, permissionId=_permission(ctx, own + ["Auth:Apps:Read"]))[0]
+
+
+def _limited_app(ctx: Any, operations: list[str]) -> tuple[Any, str]:
+    from conformance.checks.protocol import create_app
+
+    admin = admin_user(ctx)
+    app = ok(create_app(ctx, admin, permission_id=_permission(ctx, operations)))
+    return admin, app["appId"]
+
+
+def app_narrows_user(ctx: Any, path: str) -> Any:
+    admin, app_id = _limited_app(ctx, ["Auth:Users:Read"])
+    return admin.api.request("GET", path, headers={"X-DFNS-APPID": app_id})
+
+
+DENIED = "not authorized to perform operation"
+for rule, fn, guards in [
+    ("an employee without permissions cannot list applications",
+     employee_missing("GET", "/auth/apps"), ("permissions.user",)),
+    ("an employee without permissions cannot list permissions",
+     employee_missing("GET", "/permissions"), ("permissions.user",)),
+    ("an employee without permissions cannot list service accounts",
+     employee_missing("GET", "/auth/service-accounts"), ("permissions.user",)),
+    ("an employee without permissions cannot list wallets",
+     employee_missing("GET", "/wallets"), ("permissions.user",)),
+    ("a PAT with its own permission is limited to it (below its user's)",
+     pat_beyond_its_permission, ("permissions.token",)),
+    ("a PAT cannot be given a permission its user does not hold", pat_permission_beyond_user,
+     ("permissions.within",)),
+    ("the application's permission limits a full-admin user (app ∩ user)",
+     lambda ctx: app_narrows_user(ctx, "/auth/apps"), ("permissions.app",)),
+]:
+    add("PERM", "PERM", "F", rule, "endpoints.md §9, §12; errors.md §3.1", fn, status=403,
+        message=DENIED, guards=guards)
+add("PERM", "PERM", "P", "a PAT with its own permission may do what that permission allows",
+    "endpoints.md §12", pat_within_its_permission, routes=PAT)
+add("PERM", "PERM", "P", "an operation both the application and the user allow succeeds",
+    "endpoints.md §9", lambda ctx: app_narrows_user(ctx, "/auth/users"))

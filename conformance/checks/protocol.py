@@ -130,6 +130,18 @@ UA_TABLE = [
     ("a login challenge is single use", 400, E.CHALLENGE_INVALID, login_challenge_reused),
 ]
 
+# The service rule (simulator.services.rules) each UA check guards: switching it off must turn
+# the check red (tests/conformance_meta/test_mutation_proof.py).
+UA_GUARDS: dict[Any, tuple[str, ...]] = {
+    ua_missing: ("ua.required",), ua_garbage: ("ua.required",), ua_reused: ("ua.single_use",),
+    ua_other_body: ("ua.bind.payload",), ua_other_path: ("ua.bind.path",),
+    ua_other_method: ("ua.bind.method",), ua_other_identity: ("ua.bind.identity",),
+    action_challenge_reused: ("challenge.single_use",),
+    action_challenge_of_other: ("challenge.identity",),
+    action_signed_by_other: ("credential.allowed",),
+    login_challenge_reused: ("challenge.single_use",),
+}
+
 for kind in SIGNERS:
     needs = ("sim",) if kind == "PasswordProtectedKey" else ()
     for rule, status, message, fn in UA_TABLE:
@@ -137,7 +149,7 @@ for kind in SIGNERS:
         add("UA", f"UA-{ {'Key': 'KEY', 'Fido2': 'F2', 'PasswordProtectedKey': 'PPK'}[kind]}",
             "F", rule, "challenges.md §6-§7; errors.md §3.2",
             lambda ctx, f=fn, k=kind: f(ctx, k), status=status, message=message,
-            needs=needs if cell == "login" else (), cells=[(cell, kind)])
+            guards=UA_GUARDS[fn], needs=needs if cell == "login" else (), cells=[(cell, kind)])
     for rule, fn in [("a signed protected call succeeds once", ua_happy),
                      ("a JSON-equal re-serialised payload is accepted", ua_json_equal)]:
         add("UA", f"UA-{ {'Key': 'KEY', 'Fido2': 'F2', 'PasswordProtectedKey': 'PPK'}[kind]}",
@@ -181,14 +193,14 @@ def exp_registration(ctx: Any, past: bool) -> Any:
 
 
 def exp_user_action(ctx: Any, past: bool) -> Any:
+    """The token signs exactly the request sent later; only its age differs (the payload's
+    expiration is chosen to be valid at the moment of use)."""
     actor = ctx.user("Key")
-    body = {"x": 1}
-    token = actor.api.user_action("POST", "/auth/credentials/init", {"kind": "Key"})
-    _advance(ctx, LIFETIME["ua"] + (1 if past else -5))
-    del body
-    return actor.api.request("POST", "/auth/credentials/code", {"expiration": soon(ctx)},
-                             user_action=token) if past else ok(actor.api.request(
-                                 "GET", "/auth/credentials"))
+    wait = LIFETIME["ua"] + (1 if past else -5)
+    body = {"expiration": soon(ctx, wait + 30)}
+    token = actor.api.user_action("POST", "/auth/credentials/code", body)
+    _advance(ctx, wait)
+    return actor.api.request("POST", "/auth/credentials/code", body, user_action=token)
 
 
 def exp_login_token(ctx: Any, past: bool) -> Any:
@@ -215,19 +227,25 @@ def exp_credential_code(ctx: Any, past: bool) -> Any:
 
 
 EXPIRY = [
-    ("login challenge", exp_login, 400, E.CHALLENGE_INVALID, "login", "Key"),
-    ("user-action challenge", exp_action, 400, E.CHALLENGE_INVALID, "user action", "Key"),
-    ("credential challenge", exp_credential, 400, E.CHALLENGE_INVALID, "credential", "Key"),
-    ("registration temp token", exp_registration, 401, E.NOT_AUTHORIZED, "registration", "Key"),
-    ("user-action token", exp_user_action, 403, E.USER_ACTION_INVALID, "user action", "Key"),
-    ("login token", exp_login_token, 401, E.NOT_AUTHORIZED, "login", "Key"),
-    ("login code", exp_login_code, 403, E.INVALID_CODE, "login", "PasswordProtectedKey"),
-    ("credential code", exp_credential_code, 403, E.INVALID_CODE, "credential", "Key"),
+    ("login challenge", exp_login, 400, E.CHALLENGE_INVALID, "login", "Key", "challenge.expiry"),
+    ("user-action challenge", exp_action, 400, E.CHALLENGE_INVALID, "user action", "Key",
+     "challenge.expiry"),
+    ("credential challenge", exp_credential, 400, E.CHALLENGE_INVALID, "credential", "Key",
+     "challenge.expiry"),
+    ("registration temp token", exp_registration, 401, E.NOT_AUTHORIZED, "registration", "Key",
+     "challenge.expiry"),
+    ("user-action token", exp_user_action, 403, E.USER_ACTION_INVALID, "user action", "Key",
+     "ua.expiry"),
+    ("login token", exp_login_token, 401, E.NOT_AUTHORIZED, "login", "Key", "token.expiry"),
+    ("login code", exp_login_code, 403, E.INVALID_CODE, "login", "PasswordProtectedKey",
+     "code.expiry"),
+    ("credential code", exp_credential_code, 403, E.INVALID_CODE, "credential", "Key",
+     "code.expiry"),
 ]
-for what, fn, status, message, cell, kind in EXPIRY:
+for what, fn, status, message, cell, kind, guard in EXPIRY:
     add("EXP", "EXP", "F", f"an expired {what} is refused", "challenges.md §6",
         lambda ctx, f=fn: f(ctx, True), status=status, message=message, needs=("sim",),
-        cells=[(cell, kind)])
+        guards=(guard,), cells=[(cell, kind)])
     if fn is not exp_user_action:
         add("EXP", "EXP", "P", f"a {what} just before expiry still works", "challenges.md §6",
             lambda ctx, f=fn: f(ctx, False), needs=("sim",), cells=[(cell, kind)])
@@ -271,17 +289,19 @@ def code_verify_regular_challenge(ctx: Any) -> Any:
     return ctx.anon.request("POST", "/auth/credentials/code/verify", body, token="")
 
 
-for rule, status, message, fn in [
-    ("an unknown code is refused", 403, E.INVALID_CODE, code_wrong),
-    ("a code is single use", 403, E.INVALID_CODE, code_reused),
-    ("expiration more than 1 minute ahead is refused", 400, None, code_too_long),
-    ("expiration in the past is refused", 400, None, code_past),
-    ("creating a code needs a user action", 403, E.USER_ACTION_INVALID, code_without_ua),
+for rule, status, message, fn, guards in [
+    ("an unknown code is refused", 403, E.INVALID_CODE, code_wrong, ()),
+    ("a code is single use", 403, E.INVALID_CODE, code_reused, ("code.single_use",)),
+    ("expiration more than 1 minute ahead is refused", 400, None, code_too_long,
+     ("credential.code.max_lifetime",)),
+    ("expiration in the past is refused", 400, None, code_past, ("credential.code.future",)),
+    ("creating a code needs a user action", 403, E.USER_ACTION_INVALID, code_without_ua,
+     ("ua.required",)),
     ("code/verify refuses a regular-flow challenge", 400, E.CHALLENGE_INVALID,
-     code_verify_regular_challenge),
+     code_verify_regular_challenge, ("challenge.kind",)),
 ]:
     add("CODE", "CODE", "F", rule, "flows.md §7; errors.md §3.3", fn, status=status,
-        message=message, cells=[("credential", "Key")])
+        message=message, guards=guards, cells=[("credential", "Key")])
 
 for kind in ("Fido2", "Key", "PasswordProtectedKey", "RecoveryKey"):
     add("CODE", "CODE", "P", f"a {kind} credential is created with a code", "flows.md §7",
@@ -358,24 +378,28 @@ def registration_wrong_recovery_kind(ctx: Any) -> Any:
                                      ctx.device("Key").register(challenge))
 
 
-for rule, status, message, fn, cell in [
+for rule, status, message, fn, cell, guards in [
     ("credential creation needs a user action", 403, E.USER_ACTION_INVALID, cred_without_ua,
-     "credential"),
+     "credential", ("ua.required",)),
     ("a credential challenge of another user is refused", 400, E.CHALLENGE_INVALID,
-     cred_other_users_challenge, "credential"),
-    ("credentialKind must match the challenge's kind", 400, None, cred_kind_mismatch, "credential"),
+     cred_other_users_challenge, "credential", ("challenge.identity",)),
+    ("credentialKind must match the challenge's kind", 400, None, cred_kind_mismatch, "credential",
+     ("credential.kind",)),
     ("a credential challenge is single use", 400, E.CHALLENGE_INVALID, cred_challenge_reused,
-     "credential"),
-    ("a duplicate credId is refused", 400, None, cred_duplicate_id, "credential"),
+     "credential", ("challenge.single_use",)),
+    ("a duplicate credId is refused", 400, None, cred_duplicate_id, "credential",
+     ("credential.unique_id",)),
     ("a deactivated credential cannot log in", 401, E.INVALID_CREDENTIAL, cred_deactivated_login,
-     "login"),
-    ("an unknown credential kind is refused", 400, None, cred_unknown_kind, "credential"),
-    ("a registration temp token is single use", 401, None, registration_twice, "registration"),
+     "login", ("credential.allowed",)),
+    ("an unknown credential kind is refused", 400, None, cred_unknown_kind, "credential", ()),
+    # two rules stand behind it: the spent session, then "User already exists."
+    ("a registration temp token is single use", 401, None, registration_twice, "registration",
+     ("challenge.single_use", "registration.once")),
     ("recoveryCredential must be a RecoveryKey", 400, None, registration_wrong_recovery_kind,
-     "registration"),
+     "registration", ()),
 ]:
     add("CRED", "CRED", "F", rule, "flows.md §1-§6; errors.md §3.3", fn, status=status,
-        message=message, cells=[(cell, "Key")])
+        message=message, guards=guards, cells=[(cell, "Key")])
 
 
 # -- applications (origin / rpId) -----------------------------------------------------------
@@ -407,4 +431,161 @@ add("APP", "APP", "F", "a passkey scoped to an rpId of no app of the org is refu
     "flows.md §8", app_passkey_other_rp, status=401, message=E.RPID_MISMATCH,
     guards=("fido2.authdata.rp_id_hash",), cells=[("registration", "Fido2")])
 add("APP", "APP", "F", "an unknown X-DFNS-APPID on an unauthenticated call is 401",
-    "errors.md §3.1", app_login_other_app_header, status=401, message=E.APP_INVALID)
+    "errors.md §3.1", app_login_other_app_header, status=401, message=E.APP_INVALID,
+    guards=("app.valid",))
+
+
+# -- appended checks (ids above never move): service rules without a guarding check, and
+#    the applications group (origin / rpId, app secret, self-modify, unknown app) ----------
+add("EXP", "EXP", "P", "a user-action token just before expiry still works", "challenges.md §7",
+    lambda ctx: exp_user_action(ctx, False), needs=("sim",), cells=[("user action", "Key")])
+
+
+def code_of_other_user(ctx: Any) -> Any:
+    alice, bob = ctx.user("Key"), ctx.user("Key")
+    code = ctx.login_code(alice)
+    return ctx.anon.request("POST", "/auth/login/init", {
+        "username": bob.username, "orgId": ctx.org_id, "loginCode": code}, token="")
+
+
+add("CODE", "CODE", "F", "a login code works only for the user it was sent to",
+    "flows.md §3; errors.md §3.3", code_of_other_user, status=403, message=E.INVALID_CODE,
+    guards=("code.binding",), needs=("sim",), cells=[("login", "Key")])
+
+
+def _direct_user(ctx: Any) -> str:
+    """A CustomerEmployee created by the SA: Direct registration, the code goes by e-mail."""
+    username = ctx.name("direct")
+    ok(ctx.sa.signed("POST", "/auth/users", {"email": username, "kind": "CustomerEmployee"}))
+    return username
+
+
+def direct_registration_wrong_code(ctx: Any) -> Any:
+    return ctx.anon.request("POST", "/auth/registration/init", {
+        "username": _direct_user(ctx), "registrationCode": "0000-0000", "orgId": ctx.org_id},
+        token="")
+
+
+def direct_registration(ctx: Any) -> Any:
+    username = _direct_user(ctx)
+    challenge = ok(ctx.anon.request("POST", "/auth/registration/init", {
+        "username": username, "registrationCode": ctx.sim.last_code(username),
+        "orgId": ctx.org_id}, token=""))
+    return ctx.complete_registration(challenge, ctx.device("Key").register(challenge))
+
+
+def delegated_registration_of_registered(ctx: Any) -> Any:
+    actor = ctx.user("Key")
+    return ctx.sa.signed("POST", "/auth/registration/delegated",
+                         {"email": actor.username, "kind": "EndUser"})
+
+
+def deactivated_user_login(ctx: Any) -> Any:
+    actor = ctx.user("Key")
+    ok(ctx.sa.signed("PUT", f"/auth/users/{actor.user_id}/deactivate", None))
+    return ctx.anon.request("POST", "/auth/login/init",
+                            {"username": actor.username, "orgId": ctx.org_id}, token="")
+
+
+add("CRED", "CRED", "F", "direct registration needs the e-mailed registration code",
+    "flows.md §1; errors.md §3.3", direct_registration_wrong_code, status=403,
+    message=E.INVALID_CODE, guards=("registration.code",), cells=[("registration", "Key")])
+add("CRED", "CRED", "F", "a registered user cannot be registered again", "flows.md §2",
+    delegated_registration_of_registered, status=401, message=E.USER_EXISTS,
+    guards=("registration.once",), cells=[("registration", "Key")])
+add("CRED", "CRED", "F", "a deactivated user cannot start a login", "flows.md §3; errors.md §3.1",
+    deactivated_user_login, status=400, message=E.USER_DEACTIVATED, guards=("user.active",),
+    cells=[("login", "Key")])
+add("CRED", "CRED", "P", "direct registration with the e-mailed code succeeds", "flows.md §1",
+    direct_registration, needs=("sim",), cells=[("registration", "Key")])
+
+
+def _admin(ctx: Any) -> Any:
+    from conformance.target import admin_user
+
+    return admin_user(ctx)
+
+
+def create_app(ctx: Any, admin: Any, *, server_side: bool = False, rp_id: str | None = None,
+               origin: str | None = None, permission_id: str | None = None) -> Any:
+    from virtual_authenticators import KeyAuthenticator
+
+    body: dict[str, Any] = {"name": ctx.name("app"), "relyingPartyId": rp_id or ctx.rp_id,
+                            "origin": origin or ctx.origin,
+                            "kind": "ServerSideApplication" if server_side else "ClientSideApplication"}
+    if server_side:
+        body["publicKey"] = KeyAuthenticator().public_key_pem
+    if permission_id:
+        body["permissionId"] = permission_id
+    return admin.api.signed("POST", "/auth/apps", body)
+
+
+def _with_app(admin: Any, app_id: str, secret: str | None = None) -> Any:
+    headers = {"X-DFNS-APPID": app_id}
+    if secret is not None:
+        headers["X-DFNS-APPSECRET"] = secret
+    return admin.api.request("GET", "/auth/credentials", headers=headers)
+
+
+def app_client_side_header(ctx: Any) -> Any:
+    admin = _admin(ctx)
+    return _with_app(admin, ok(create_app(ctx, admin))["appId"])
+
+
+def app_deactivated_header(ctx: Any) -> Any:
+    admin = _admin(ctx)
+    app_id = ok(create_app(ctx, admin))["appId"]
+    ok(admin.api.signed("PUT", f"/auth/apps/{app_id}/deactivate", None))
+    return _with_app(admin, app_id)
+
+
+def app_server_side(ctx: Any, secret: str) -> Any:
+    admin = _admin(ctx)
+    info = ok(create_app(ctx, admin, server_side=True))
+    real = info["accessTokens"][0]["accessToken"]
+    return _with_app(admin, info["appId"], {"real": real, "none": None,
+                                            "wrong": real[:-4] + "AAAA"}[secret])
+
+
+def app_origin_outside_rp(ctx: Any) -> Any:
+    return create_app(ctx, _admin(ctx), rp_id="example.com", origin="https://example.org")
+
+
+def app_modify_own_default(ctx: Any, action: str) -> Any:
+    admin = _admin(ctx)
+    method, path = ("DELETE", f"/auth/apps/{ctx.app_id}") if action == "delete" else (
+        "PUT", f"/auth/apps/{ctx.app_id}/deactivate")
+    return admin.api.signed(method, path, None)
+
+
+def app_modify_own_named(ctx: Any) -> Any:
+    admin = _admin(ctx)
+    app_id = ok(create_app(ctx, admin))["appId"]
+    path = f"/auth/apps/{app_id}/deactivate"
+    token = admin.api.user_action("PUT", path, None)
+    return admin.api.request("PUT", path, None, user_action=token, headers={"X-DFNS-APPID": app_id})
+
+
+APPS = (("POST", "/auth/apps"),)
+for rule, status, message, fn, guards in [
+    ("an X-DFNS-APPID of a deactivated application is 401", 401, E.APP_INVALID,
+     app_deactivated_header, ("app.valid",)),
+    ("a server-side application without X-DFNS-APPSECRET is 401", 401, "application secret",
+     lambda ctx: app_server_side(ctx, "none"), ("app.secret",)),
+    ("a server-side application with a wrong X-DFNS-APPSECRET is 401", 401, "application secret",
+     lambda ctx: app_server_side(ctx, "wrong"), ("app.secret",)),
+    ("an application's origin host must be its rpId or a subdomain of it", 400, "invalid origin",
+     app_origin_outside_rp, ("app.relying_party",)),
+    ("a request cannot deactivate its own (default) application", 400, E.APP_SELF_MODIFY,
+     lambda ctx: app_modify_own_default(ctx, "deactivate"), ("app.self_modify",)),
+    ("a request cannot delete its own (default) application", 400, E.APP_SELF_MODIFY,
+     lambda ctx: app_modify_own_default(ctx, "delete"), ("app.self_modify",)),
+    ("a request cannot deactivate the application named in its X-DFNS-APPID", 400,
+     E.APP_SELF_MODIFY, app_modify_own_named, ("app.self_modify",)),
+]:
+    add("APP", "APP", "F", rule, "endpoints.md §9; errors.md §3.1", fn, status=status,
+        message=message, guards=guards, routes=APPS)
+add("APP", "APP", "P", "a client-side application's X-DFNS-APPID is accepted", "endpoints.md §9",
+    app_client_side_header, routes=APPS)
+add("APP", "APP", "P", "a server-side application with its app secret is accepted",
+    "endpoints.md §9", lambda ctx: app_server_side(ctx, "real"), routes=APPS)

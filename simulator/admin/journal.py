@@ -14,6 +14,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from simulator.clock import iso8601
+
 MASK = "***"
 SECRET_HEADERS = frozenset({"authorization", "x-dfns-useraction", "x-dfns-appsecret", "cookie",
                             "set-cookie", "x-dfns-sim-admin-token"})
@@ -101,7 +103,7 @@ class Exchange:
     """One request/response as captured; rendered (and masked) only when read."""
 
     seq: int
-    time: str
+    at: float  # epoch seconds on the simulator's clock; formatted when read
     method: str
     path: str
     query: bytes
@@ -115,7 +117,7 @@ class Exchange:
 
     def view(self) -> dict[str, Any]:
         return {
-            "seq": self.seq, "time": self.time, "method": self.method, "path": self.path,
+            "seq": self.seq, "time": iso8601(self.at), "method": self.method, "path": self.path,
             "query": mask_query(self.query),
             "requestHeaders": mask_headers(self.request_headers),
             "requestBody": mask_body(self.request_body),
@@ -149,12 +151,13 @@ class Journal:
     def enabled(self) -> bool:
         return self._size > 0
 
-    def record(self, **fields: Any) -> None:
+    def record(self, *fields: Any) -> None:
+        """Append one exchange: the :class:`Exchange` fields after ``seq``, in order."""
         if not self._size:
             return
         with self._lock:
             self._counter += 1
-            self._entries.append(Exchange(seq=self._counter, **fields))
+            self._entries.append(Exchange(self._counter, *fields))
 
     def entries(self, limit: int | None = None, *, method: str | None = None,
                 path: str | None = None, status: int | None = None) -> list[dict[str, Any]]:

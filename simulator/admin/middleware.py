@@ -20,7 +20,6 @@ import httpx
 
 from simulator.admin.faults import FaultRegistry, FaultRule
 from simulator.admin.journal import Journal
-from simulator.clock import iso8601
 from simulator.transport import INPROCESS_EXTENSION
 
 log = logging.getLogger("dfns_sim.faults")
@@ -64,6 +63,36 @@ async def _drain(receive: Callable) -> None:
         more = message["type"] == "http.request" and message.get("more_body", False)
 
 
+class _Capture:
+    """What one exchange sent and received, for the journal (bound methods, no per-request
+    closures: this wraps every Dfns request)."""
+
+    __slots__ = ("inner_receive", "inner_send", "request_chunks", "status", "headers", "chunks")
+
+    def __init__(self, receive: Callable, send: Callable) -> None:
+        self.inner_receive = receive
+        self.inner_send = send
+        self.request_chunks: list[bytes] = []
+        self.status = 0
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.chunks: list[bytes] = []
+
+    async def receive(self) -> dict[str, Any]:
+        message = await self.inner_receive()
+        if message["type"] == "http.request":
+            self.request_chunks.append(message.get("body", b""))
+        return message
+
+    async def send(self, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            self.status = message["status"]
+            self.headers = list(message.get("headers", ()))
+        elif kind == "http.response.body":
+            self.chunks.append(message.get("body", b""))
+        await self.inner_send(message)
+
+
 class FaultsAndJournal:
     """Wraps the Dfns ASGI app."""
 
@@ -77,34 +106,18 @@ class FaultsAndJournal:
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> Any:
         if scope["type"] != "http" or (not self.journal.enabled and not len(self.faults)):
             return await self.app(scope, receive, send)
-        inprocess = INPROCESS_EXTENSION in (scope.get("extensions") or {})
         rule = self.faults.pick(scope["method"], scope["path"])
         started = time.perf_counter()
-        request_chunks: list[bytes] = []
-        response: dict[str, Any] = {"status": 0, "headers": [], "body": []}
-
-        async def recording_receive() -> dict[str, Any]:
-            message = await receive()
-            if message["type"] == "http.request":
-                request_chunks.append(message.get("body", b""))
-            return message
-
-        async def recording_send(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                response["status"] = message["status"]
-                response["headers"] = list(message.get("headers", []))
-            elif message["type"] == "http.response.body":
-                response["body"].append(message.get("body", b""))
-            await send(message)
-
+        capture = _Capture(receive, send)
         try:
             if rule is not None:
-                handled = await self._apply(rule, scope, recording_receive, recording_send, inprocess)
+                inprocess = INPROCESS_EXTENSION in (scope.get("extensions") or {})
+                handled = await self._apply(rule, scope, capture.receive, capture.send, inprocess)
                 if handled:
                     return None
-            return await self.app(scope, recording_receive, recording_send)
+            return await self.app(scope, capture.receive, capture.send)
         finally:
-            self._record(scope, request_chunks, response, started, rule)
+            self._record(scope, capture, started, rule)
 
     async def _apply(self, rule: FaultRule, scope: dict, receive: Callable, send: Callable,
                      inprocess: bool) -> bool:
@@ -137,21 +150,24 @@ class FaultsAndJournal:
         await send({"type": "http.response.body", "body": payload})
         return True
 
-    def _record(self, scope: dict, request_chunks: list[bytes], response: dict[str, Any],
-                started: float, rule: FaultRule | None) -> None:
+    def _record(self, scope: dict, capture: _Capture, started: float, rule: FaultRule | None) -> None:
+        # Raw values only (epoch, bytes, header lists): formatting and masking happen when the
+        # journal is read, not on the request path.
         try:
+            chunks = capture.request_chunks
+            body = capture.chunks
             self.journal.record(
-                time=iso8601(self.now()),
-                method=scope["method"],
-                path=scope["path"],
-                query=scope.get("query_string", b""),
-                request_headers=list(scope.get("headers", [])),
-                request_body=b"".join(request_chunks),
-                status=response["status"] or None,  # None: the connection was dropped
-                response_headers=response["headers"],
-                response_body=b"".join(response["body"]),
-                duration_ms=round((time.perf_counter() - started) * 1000, 3),
-                fault=None if rule is None else {"id": rule.id, "action": rule.action},
+                self.now(),
+                scope["method"],
+                scope["path"],
+                scope.get("query_string", b""),
+                list(scope.get("headers", ())),
+                chunks[0] if len(chunks) == 1 else b"".join(chunks),
+                capture.status or None,  # None: the connection was dropped
+                capture.headers,
+                body[0] if len(body) == 1 else b"".join(body),
+                round((time.perf_counter() - started) * 1000, 3),
+                None if rule is None else {"id": rule.id, "action": rule.action},
             )
         except Exception:  # noqa: BLE001 - the journal must never break a request
             log.exception("could not record a journal entry")

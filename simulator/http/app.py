@@ -191,7 +191,8 @@ class Endpoint:
 
             check_nonce(core, nonce)
         # 4. service-account-only endpoints, then permissions
-        if spec.caller == SA and not call.require_caller().is_service_account:
+        if spec.caller == SA and not call.require_caller().is_service_account \
+                and core.config.policy.on("sa_only"):
             caller = call.require_caller()
             raise errors.not_permitted(caller.user.kind, caller.user.id, spec.sa_operation or spec.path)
         permissions.check(core, app=call.app, caller=call.caller, operations=spec.operations,
@@ -215,14 +216,16 @@ class Endpoint:
         core = self.core
         if app_id:
             app: Application | None = core.store.get("apps", app_id.strip())
-            if app is None or not app.is_active or app.is_archived:
-                raise errors.unauthorized(errors.APP_INVALID)
-            if call.caller is not None and app.org_id != call.caller.org_id:
-                raise errors.unauthorized(errors.APP_INVALID)
-            from simulator.services.applications import check_app_secret
+            valid = app is not None and app.is_active and not app.is_archived and (
+                call.caller is None or app.org_id == call.caller.org_id)
+            if app is not None and valid:
+                from simulator.services.applications import check_app_secret
 
-            check_app_secret(core, app, call.headers.get("x-dfns-appsecret"))  # server-side apps only
-            return app
+                check_app_secret(core, app, call.headers.get("x-dfns-appsecret"))  # server-side apps only
+                return app
+            if core.config.policy.on("app.valid"):
+                raise errors.unauthorized(errors.APP_INVALID)
+            # Mutant behaviour (app.valid off): the header is ignored, the default app applies.
         org_id = ""
         if call.caller is not None:
             org_id = call.caller.org_id

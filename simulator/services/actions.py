@@ -30,7 +30,7 @@ _EMPTY = object()
 
 
 def init(core: Core, app: Application, caller: Caller, body: Mapping[str, Any]) -> dict[str, Any]:
-    if not caller.user.is_active:
+    if not caller.user.is_active and core.config.policy.on("user.active"):
         raise errors.bad_request(errors.USER_DEACTIVATED)
     credentials = signing_credentials(core, caller.user, app, caller.token,
                                       include_password_protected=True)
@@ -47,7 +47,8 @@ def init(core: Core, app: Application, caller: Caller, body: Mapping[str, Any]) 
 
 def sign(core: Core, app: Application, caller: Caller, body: Mapping[str, Any]) -> dict[str, Any]:
     challenge = resolve_challenge(core, body["challengeIdentifier"], kind="action")
-    if challenge.token_id != caller.token.id or challenge.user_id != caller.user.id:
+    if (challenge.token_id != caller.token.id or challenge.user_id != caller.user.id) \
+            and core.config.policy.on("challenge.identity"):
         raise ApiError(400, errors.CHALLENGE_INVALID)
     credential = verify_factors(core, challenge, body, app)
     consume_challenge(core, challenge)
@@ -110,27 +111,42 @@ def _same_json(a: Any, b: Any) -> bool:
 
 
 def redeem(core: Core, caller: Caller, header: str | None, *, method: str, path: str,
-           body: bytes | None) -> UserActionToken:
-    """Check and consume ``X-DFNS-USERACTION`` for a protected request."""
+           body: bytes | None) -> UserActionToken | None:
+    """Check and consume ``X-DFNS-USERACTION`` for a protected request.
+
+    ``None`` only when the TEST-ONLY policy switches ``ua.required`` off and no usable token
+    was sent (the request then proceeds as if it needed none).
+    """
+    policy = core.config.policy
     if not header:
+        if not policy.on("ua.required"):
+            return None
         raise errors.forbidden(errors.USER_ACTION_INVALID)
-    claims = core.tokens.decode(header.strip(), now=core.now())
-    if claims is None or (claims.get(APP_METADATA) or {}).get("tokenKind") != "UserAction":
+    now = core.now()
+    # With ua.expiry off the JWT's own exp must not reject the token either.
+    claims = core.tokens.decode(header.strip(), now=now if policy.on("ua.expiry") else float("-inf"))
+    record: UserActionToken | None = None
+    if claims is not None and (claims.get(APP_METADATA) or {}).get("tokenKind") == "UserAction":
+        record = core.store.get("user_actions", str(claims.get("jti")))
+    if record is None:
+        if not policy.on("ua.required"):
+            return None
         raise errors.forbidden(errors.USER_ACTION_INVALID)
-    record: UserActionToken | None = core.store.get("user_actions", str(claims.get("jti")))
-    if record is None or record.expires_at <= core.now():
+    if record.expires_at <= now and policy.on("ua.expiry"):
         raise errors.forbidden(errors.USER_ACTION_INVALID)
     same_identity = record.user_id == caller.user.id and (
         record.token_id == caller.token.id or not caller.is_token_credential)
-    if not same_identity or record.method.upper() != method.upper():
+    if not same_identity and policy.on("ua.bind.identity"):
         raise errors.forbidden(errors.USER_ACTION_INVALID)
-    if normalise_path(record.path) != normalise_path(path):
+    if record.method.upper() != method.upper() and policy.on("ua.bind.method"):
         raise errors.forbidden(errors.USER_ACTION_INVALID)
-    if not payload_matches(record.payload, body):
+    if normalise_path(record.path) != normalise_path(path) and policy.on("ua.bind.path"):
+        raise errors.forbidden(errors.USER_ACTION_INVALID)
+    if not payload_matches(record.payload, body) and policy.on("ua.bind.payload"):
         raise errors.forbidden(errors.USER_ACTION_INVALID)
     with core.store.transaction() as tx:
         current = tx.get("user_actions", record.id)
-        if current.used:
+        if current.used and policy.on("ua.single_use"):
             raise errors.bad_request(errors.USER_ACTION_USED)
         record = replace(current, used=True)
         tx.put("user_actions", record.id, record)

@@ -38,7 +38,7 @@ def _digest(secret: str) -> bytes:
 
 def check_app_secret(core: Core, app: Application, secret: str | None) -> None:
     """401 unless ``secret`` is a live app token of ``app``; compared in constant time."""
-    if app.kind != SERVER_SIDE_APPLICATION:
+    if app.kind != SERVER_SIDE_APPLICATION or not core.config.policy.on("app.secret"):
         return
     presented = _digest(secret.strip()) if secret else b""
     matched = False
@@ -97,7 +97,7 @@ def app_view(core: Core, app: Application, issued: tuple[str, str] | None = None
 
 
 # -- create / update / lifecycle -----------------------------------------------------------------
-def _check_relying_party(rp_id: str, origin: str) -> None:
+def _check_relying_party(core: Core, rp_id: str, origin: str) -> None:
     """WebAuthn's rule: the origin's host is the rpId or a subdomain of it."""
     if "/" in rp_id or ":" in rp_id or not rp_id.strip():
         raise errors.bad_request("invalid relyingPartyId: expected a domain such as example.com",
@@ -108,7 +108,7 @@ def _check_relying_party(rp_id: str, origin: str) -> None:
                                  field="origin")
     host = parts.hostname.lower()
     rp = rp_id.lower()
-    if host != rp and not host.endswith("." + rp):
+    if host != rp and not host.endswith("." + rp) and core.config.policy.on("app.relying_party"):
         raise errors.bad_request("invalid origin: its host must be the relyingPartyId or a subdomain of it",
                                  field="origin")
 
@@ -118,7 +118,7 @@ def _name_taken(core: Core, org_id: str, name: str, *, except_id: str = "") -> b
 
 
 def create(core: Core, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
-    _check_relying_party(body["relyingPartyId"], body["origin"])
+    _check_relying_party(core, body["relyingPartyId"], body["origin"])
     server_side = body["kind"] == SERVER_SIDE_APPLICATION
     if server_side and not body.get("publicKey"):
         raise ApiError(400, PUBLIC_KEY_REQUIRED, details={"field": "publicKey"})
@@ -169,17 +169,17 @@ def update(core: Core, org_id: str, app_id: str, body: dict[str, Any]) -> Applic
     return app
 
 
-def _not_self(app: Application, current: Application | None) -> None:
+def _not_self(core: Core, app: Application, current: Application | None) -> None:
     # The request's own app (named in X-DFNS-APPID, or the org default standing in for it)
     # would lock the caller out of the very request channel it is using.
-    if current is not None and current.id == app.id:
+    if current is not None and current.id == app.id and core.config.policy.on("app.self_modify"):
         raise errors.bad_request(errors.APP_SELF_MODIFY, appId=app.id)
 
 
 def _set_state(core: Core, org_id: str, app_id: str, current: Application | None, **state: bool) -> Application:
     with core.store.transaction() as tx:
         app = get_app(core, org_id, app_id)
-        _not_self(app, current)
+        _not_self(core, app, current)
         app = replace(app, **state)
         tx.put("apps", app.id, app)
         token_state = {k: v for k, v in state.items() if k in ("is_active", "is_archived")}

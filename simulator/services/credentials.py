@@ -33,7 +33,10 @@ def init(core: Core, app: Application, caller: Caller, *, kind: str) -> dict[str
 
 def complete(core: Core, app: Application, caller: Caller, body: Mapping[str, Any]) -> dict[str, Any]:
     challenge = resolve_challenge(core, body["challengeIdentifier"], kind="credential")
-    if challenge.user_id != caller.user.id or challenge.via_code:
+    policy = core.config.policy
+    if challenge.user_id != caller.user.id and policy.on("challenge.identity"):
+        raise ApiError(400, errors.CHALLENGE_INVALID)
+    if challenge.via_code and policy.on("challenge.kind"):
         raise ApiError(400, errors.CHALLENGE_INVALID)
     # The FAQ's multi-device flow: the new passkey may live on any rpId of the org.
     rps = org_relying_parties(core, caller.org_id, first=app)
@@ -42,7 +45,7 @@ def complete(core: Core, app: Application, caller: Caller, body: Mapping[str, An
 
 def _create(core: Core, challenge: Any, user: User, body: Mapping[str, Any], rps: list) -> dict[str, Any]:
     kind = body["credentialKind"]
-    if kind != challenge.credential_kind:
+    if kind != challenge.credential_kind and core.config.policy.on("credential.kind"):
         raise ApiError(400, f"credentialKind {kind} does not match the challenge ({challenge.credential_kind})",
                        details={"field": "credentialKind"})
     credential = verify_attestation(core, body, org_id=user.org_id, user_id=user.id,
@@ -56,9 +59,10 @@ def _create(core: Core, challenge: Any, user: User, body: Mapping[str, Any], rps
 def create_code(core: Core, caller: Caller, *, expiration: Any) -> dict[str, Any]:
     now = core.now()
     expires_at = _parse_expiration(expiration)
-    if expires_at <= now:
+    if expires_at <= now and core.config.policy.on("credential.code.future"):
         raise ApiError(400, "invalid expiration: must be in the future", details={"field": "expiration"})
-    if expires_at > now + core.config.lifetimes.credential_code_max + 1e-3:
+    if expires_at > now + core.config.lifetimes.credential_code_max + 1e-3 \
+            and core.config.policy.on("credential.code.max_lifetime"):
         raise ApiError(400, "invalid expiration: must be at most 1 minute in the future",
                        details={"field": "expiration"})
     code = core.random.code(3, 3)
@@ -84,7 +88,7 @@ def init_with_code(core: Core, app: Application, *, code: str, kind: str) -> dic
     user: User | None = core.store.get("users", record.user_id)
     if user is None or user.is_archived:
         raise errors.forbidden(errors.INVALID_CODE)
-    if not user.is_active:
+    if not user.is_active and core.config.policy.on("user.active"):
         raise errors.bad_request(errors.USER_DEACTIVATED)
     challenge = new_challenge(core, kind="credential", user=user, app=app,
                               lifetime=core.config.lifetimes.credential_challenge,
@@ -94,10 +98,12 @@ def init_with_code(core: Core, app: Application, *, code: str, kind: str) -> dic
 
 def complete_with_code(core: Core, body: Mapping[str, Any]) -> dict[str, Any]:
     challenge = resolve_challenge(core, body["challengeIdentifier"], kind="credential")
-    if not challenge.via_code:
+    if not challenge.via_code and core.config.policy.on("challenge.kind"):
         raise ApiError(400, errors.CHALLENGE_INVALID)
     user: User | None = core.store.get("users", challenge.user_id)
-    if user is None or user.is_archived or not user.is_active:
+    if user is None or user.is_archived:
+        raise ApiError(400, errors.USER_DEACTIVATED)
+    if not user.is_active and core.config.policy.on("user.active"):
         raise ApiError(400, errors.USER_DEACTIVATED)
     app = core.store.get("apps", challenge.app_id)
     # Checked against App 2, the app of the code/init call that issued this challenge.

@@ -80,7 +80,8 @@ def verify_attestation(
 
 
 def ensure_unique_cred_id(core: Core, org_id: str, cred_id: str) -> None:
-    if core.store.find("credentials", "org_cred_id", (org_id, cred_id.rstrip("="))):
+    if core.store.find("credentials", "org_cred_id", (org_id, cred_id.rstrip("="))) \
+            and core.config.policy.on("credential.unique_id"):
         raise ApiError(400, "credential id already registered", details={"credId": cred_id})
 
 
@@ -101,6 +102,13 @@ def find_allowed_credential(core: Core, challenge: Challenge, cred_id: str) -> C
         # Look up by credential id; the Python SDK README passes the uuid instead (row 9).
         if same_id(credential.cred_id, cred_id) or credential.uuid == cred_id:
             return credential
+    if not core.config.policy.on("credential.allowed"):
+        # Mutant behaviour: any credential of the org with that id may answer.
+        for credential in core.store.find("credentials", "org_cred_id", (challenge.org_id, cred_id.rstrip("="))):
+            return credential
+        by_uuid: Credential | None = core.store.get("credentials", cred_id)
+        if by_uuid is not None and by_uuid.org_id == challenge.org_id:
+            return by_uuid
     raise ApiError(401, errors.INVALID_CREDENTIAL)
 
 
@@ -121,7 +129,10 @@ def verify_assertion(
         raise ApiError(400, "credentialAssertion is required", details={"field": "credentialAssertion"})
     credential = find_allowed_credential(core, challenge, assertion.get("credId", ""))
     current: Credential | None = core.store.get("credentials", credential.uuid)
-    if current is None or not current.usable or current.kind != kind or kind == RECOVERY_KEY:
+    if current is None:
+        raise ApiError(401, errors.INVALID_CREDENTIAL)
+    if (not current.usable or current.kind != kind or kind == RECOVERY_KEY) \
+            and core.config.policy.on("credential.allowed"):
         raise ApiError(401, errors.INVALID_CREDENTIAL)
     policy = core.config.policy
     with core.timed_verification():
@@ -139,7 +150,7 @@ def verify_assertion(
         with core.store.transaction() as tx:
             latest = tx.get("credentials", current.uuid)
             # Two concurrent assertions with the same counter: only one may advance it.
-            if latest.sign_count and new_count and new_count <= latest.sign_count and policy.on("fido2.sign_count"):
+            if latest.sign_count and new_count and new_count <= latest.sign_count and policy.on("fido2.assertion.sign_count"):
                 raise ApiError(401, errors.SIGN_COUNT)
             current = replace(latest, sign_count=new_count)
             tx.put("credentials", current.uuid, current)

@@ -99,25 +99,31 @@ def resolve_caller(core: Core, authorization: str | None) -> Caller:
     if token_text is None:
         raise errors.unauthorized()
     now = core.now()
-    claims = core.tokens.decode(token_text, now=now)
+    policy = core.config.policy
+    expiry_on = policy.on("token.expiry")
+    claims = core.tokens.decode(token_text, now=now if expiry_on else float("-inf"))
     if claims is None:
         raise errors.unauthorized()
     meta = claims.get(APP_METADATA) or {}
     if meta.get("tokenKind") in ("Temp", "Recovery", "Code"):
         raise errors.unauthorized()
     record: AccessToken | None = core.store.get("tokens", str(claims.get("jti")))
-    if record is None or not record.is_active or record.is_archived:
+    if record is None:
         raise errors.unauthorized()
-    if record.expires_at and record.expires_at <= now:
+    if (not record.is_active or record.is_archived) and policy.on("token.active"):
+        raise errors.unauthorized()
+    if record.expires_at and record.expires_at <= now and expiry_on:
         raise errors.unauthorized()
     user: User | None = core.store.get("users", record.user_id)
-    if user is None or user.is_archived or not user.is_active:
+    if user is None:
         raise errors.unauthorized()
-    if record.parent_token_id:
+    if (user.is_archived or not user.is_active) and policy.on("user.active"):
+        raise errors.unauthorized()
+    if record.parent_token_id and policy.on("token.active"):
         parent = core.store.get("tokens", record.parent_token_id)
         if parent is None or not parent.is_active or parent.is_archived:
             raise errors.unauthorized()
-    if record.delegated_by:
+    if record.delegated_by and policy.on("token.active"):
         sa = core.store.get("users", record.delegated_by)
         if sa is None or not sa.is_active or sa.is_archived:
             raise errors.unauthorized()
@@ -129,16 +135,23 @@ def resolve_temp_token(core: Core, authorization: str | None, *, kinds: tuple[st
     token_text = _bearer(authorization)
     if token_text is None:
         raise errors.unauthorized()
-    claims = core.tokens.decode(token_text, now=core.now())
+    policy = core.config.policy
+    now = core.now()
+    expiry_on = policy.on("challenge.expiry")
+    claims = core.tokens.decode(token_text, now=now if expiry_on else float("-inf"))
     if claims is None:
         raise errors.unauthorized()
     meta = claims.get(APP_METADATA) or {}
     if meta.get("tokenKind") not in ("Temp", "Recovery"):
         raise errors.unauthorized()
     challenge: Challenge | None = core.store.get("challenges", str(claims.get("jti")))
-    if challenge is None or challenge.kind not in kinds:
+    if challenge is None:
         raise errors.unauthorized()
-    if challenge.used or challenge.expires_at <= core.now():
+    if challenge.kind not in kinds and policy.on("challenge.kind"):
+        raise errors.unauthorized()
+    if challenge.used and policy.on("challenge.single_use"):
+        raise errors.unauthorized()
+    if challenge.expires_at <= now and expiry_on:
         raise errors.unauthorized()
     return challenge
 
@@ -153,13 +166,21 @@ def challenge_token(core: Core, challenge: Challenge, *, temp: bool = False) -> 
 
 def resolve_challenge(core: Core, identifier: str, *, kind: str) -> Challenge:
     """A live challenge named by a ``challengeIdentifier``; 400 otherwise."""
-    claims = core.tokens.decode(identifier, now=core.now()) if isinstance(identifier, str) else None
+    policy = core.config.policy
+    now = core.now()
+    expiry_on = policy.on("challenge.expiry")
+    claims = (core.tokens.decode(identifier, now=now if expiry_on else float("-inf"))
+              if isinstance(identifier, str) else None)
     if claims is None:
         raise ApiError(400, errors.CHALLENGE_INVALID)
     challenge: Challenge | None = core.store.get("challenges", str(claims.get("jti")))
-    if challenge is None or challenge.kind != kind or challenge.used:
+    if challenge is None:
         raise ApiError(400, errors.CHALLENGE_INVALID)
-    if challenge.expires_at <= core.now():
+    if challenge.kind != kind and policy.on("challenge.kind"):
+        raise ApiError(400, errors.CHALLENGE_INVALID)
+    if challenge.used and policy.on("challenge.single_use"):
+        raise ApiError(400, errors.CHALLENGE_INVALID)
+    if challenge.expires_at <= now and expiry_on:
         raise ApiError(400, errors.CHALLENGE_INVALID)
     return challenge
 
@@ -170,8 +191,11 @@ def consume_challenge(core: Core, challenge: Challenge, *, temp: bool = False) -
     Sessions named by a temporary bearer token answer 401 like any dead bearer; sessions named
     by a ``challengeIdentifier`` answer 400 ``Challenge token is not valid.``.
     """
+    policy = core.config.policy
     with core.store.transaction() as tx:
         current = tx.get("challenges", challenge.id)
-        if current is None or current.used or current.expires_at <= core.now():
+        if current is None \
+                or (current.used and policy.on("challenge.single_use")) \
+                or (current.expires_at <= core.now() and policy.on("challenge.expiry")):
             raise errors.unauthorized() if temp else ApiError(400, errors.CHALLENGE_INVALID)
         tx.put("challenges", challenge.id, replace(current, used=True))

@@ -26,7 +26,7 @@ def _active_user(core: Core, org_id: str, username: str) -> User:
     user = find_user(core, org_id, username)
     if user is None:
         raise errors.unauthorized(errors.USER_NOT_FOUND)
-    if not user.is_active:
+    if not user.is_active and core.config.policy.on("user.active"):
         raise errors.bad_request(errors.USER_DEACTIVATED)
     return user
 
@@ -63,7 +63,7 @@ def complete(core: Core, app: Application, body: Mapping[str, Any]) -> dict[str,
     user: User | None = core.store.get("users", challenge.user_id)
     if user is None or user.is_archived:
         raise errors.unauthorized(errors.USER_NOT_FOUND)
-    if not user.is_active:
+    if not user.is_active and core.config.policy.on("user.active"):
         raise errors.bad_request(errors.USER_DEACTIVATED)
     verify_factors(core, challenge, body, app)
     consume_challenge(core, challenge)

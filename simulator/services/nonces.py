@@ -21,9 +21,10 @@ def check_nonce(core: Core, header: str | None) -> None:
         moment = parse_iso8601(date)
     except (DecodeError, ValueError, KeyError, TypeError, UnicodeDecodeError):
         raise errors.bad_request(errors.NONCE_INVALID) from None
-    if abs(moment - core.now()) > core.config.nonce_tolerance:
+    policy = core.config.policy
+    if abs(moment - core.now()) > core.config.nonce_tolerance and policy.on("nonce.window"):
         raise errors.bad_request(errors.NONCE_INVALID)
     with core.store.transaction() as tx:
-        if tx.get("nonces", uuid) is not None:
+        if tx.get("nonces", uuid) is not None and policy.on("nonce.single_use"):
             raise errors.bad_request(errors.NONCE_USED)
         tx.put("nonces", uuid, moment)

@@ -52,7 +52,7 @@ def _name_taken(core: Core, user_id: str, name: str, *, except_id: str = "") -> 
 
 
 def create(core: Core, caller: Caller, body: dict[str, Any]) -> tuple[AccessToken, str]:
-    require_human(caller, "Auth:Pats:Create")
+    require_human(core, caller, "Auth:Pats:Create")
     public_key = load_public_key_pem(body["publicKey"])
     permission_id = body.get("permissionId")
     if permission_id:  # a PAT can never hold more than its user: checked before anything is written

@@ -137,18 +137,20 @@ def check(core: Core, *, app: Application | None, caller: Caller | None,
     required = list(operations)
     if not required:
         return
-    if app is not None:
+    policy = core.config.policy
+    if app is not None and policy.on("permissions.app"):
         app_ops = operations_of(core, app.id)
         for op in required:
             if not allows(app_ops, op):
                 raise errors.not_permitted("Application", app.id, op)
     if caller is None or app_only:
         return
-    user_ops = operations_of(core, caller.user.id)
-    for op in required:
-        if not allows(user_ops, op):
-            raise errors.not_permitted(caller.user.kind, caller.user.id, op)
-    token_ops = token_operations(core, caller)
+    if policy.on("permissions.user"):
+        user_ops = operations_of(core, caller.user.id)
+        for op in required:
+            if not allows(user_ops, op):
+                raise errors.not_permitted(caller.user.kind, caller.user.id, op)
+    token_ops = token_operations(core, caller) if policy.on("permissions.token") else None
     if token_ops is not None:
         for op in required:
             if not allows(token_ops, op):

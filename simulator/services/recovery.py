@@ -61,7 +61,7 @@ def _user(core: Core, org_id: str, username: str) -> User:
     user = find_user(core, org_id, username)
     if user is None or user.is_service_account:
         raise errors.unauthorized(errors.USER_NOT_FOUND)
-    if not user.is_active:
+    if not user.is_active and core.config.policy.on("user.active"):
         raise errors.bad_request(errors.USER_DEACTIVATED)
     return user
 
@@ -82,9 +82,10 @@ def send_code(core: Core, *, org_id: str, username: str) -> dict[str, Any]:
 
 # -- 10.2 / 10.3 challenge -----------------------------------------------------------------
 def _recovery_credential(core: Core, user: User, credential_id: str) -> Credential:
+    enforce = core.config.policy.on("recovery.credential")
     for credential in core.store.find("credentials", "user", user.id):
         if (same_id(credential.cred_id, credential_id) or credential.uuid == credential_id) \
-                and credential.kind == RECOVERY_KEY and credential.usable:
+                and ((credential.kind == RECOVERY_KEY and credential.usable) or not enforce):
             return credential
     raise errors.unauthorized(errors.NOT_RECOVERY_CREDENTIAL)
 
@@ -102,7 +103,8 @@ def _challenge(core: Core, app: Application, user: User, credential: Credential,
 def init(core: Core, app: Application, *, org_id: str, username: str, code: str,
          credential_id: str) -> dict[str, Any]:
     user = _user(core, org_id, username)
-    consume_code(core, code=code, purpose="recovery", user=user)
+    if core.config.policy.on("recovery.code"):
+        consume_code(core, code=code, purpose="recovery", user=user)
     credential = _recovery_credential(core, user, credential_id)
     return _challenge(core, app, user, credential)
 
@@ -124,9 +126,11 @@ def _verify_recovery_assertion(core: Core, challenge: Challenge, recovery: Mappi
                                  field="recovery.credentialAssertion")
     credential: Credential | None = core.store.get("credentials", challenge.recovery_credential_uuid)
     cred_id = assertion.get("credId")
-    if credential is None or not credential.usable or credential.kind != RECOVERY_KEY \
-            or not isinstance(cred_id, str) \
-            or not (same_id(credential.cred_id, cred_id) or credential.uuid == cred_id):
+    if credential is None or not isinstance(cred_id, str):
+        raise errors.unauthorized(errors.NOT_RECOVERY_CREDENTIAL)
+    if (not credential.usable or credential.kind != RECOVERY_KEY
+            or not (same_id(credential.cred_id, cred_id) or credential.uuid == cred_id)) \
+            and core.config.policy.on("recovery.credential"):
         raise errors.unauthorized(errors.NOT_RECOVERY_CREDENTIAL)
     with core.timed_verification():
         client_data = decode_client_data(assertion.get("clientData"))
@@ -141,20 +145,21 @@ def complete(core: Core, app: Application, challenge: Challenge, body: Mapping[s
     user: User | None = core.store.get("users", challenge.user_id)
     if user is None or user.is_archived:
         raise errors.unauthorized(errors.USER_NOT_FOUND)
-    if not user.is_active:
+    if not user.is_active and core.config.policy.on("user.active"):
         raise errors.bad_request(errors.USER_DEACTIVATED)
     new_credentials = body["newCredentials"]
     _verify_recovery_assertion(core, challenge, body["recovery"], new_credentials)
     credentials = verify_new_credentials(core, app, challenge, user, new_credentials)
     consume_challenge(core, challenge, temp=True)
     now = core.now()
+    revoke = core.config.policy.on("recovery.revoke")
     with core.store.transaction() as tx:
         for old in tx.find("credentials", "user", user.id):
-            if old.is_active:
+            if old.is_active and revoke:
                 tx.put("credentials", old.uuid, replace(old, is_active=False))
         for token in tx.find("tokens", "user", user.id):
             # PATs and login sessions die with the old credentials.
-            if token.kind in ("Pat", "Token") and token.is_active:
+            if token.kind in ("Pat", "Token") and token.is_active and revoke:
                 tx.put("tokens", token.id, replace(token, is_active=False))
         for credential in credentials:
             tx.put("credentials", credential.uuid, credential)

@@ -23,12 +23,14 @@ def init(core: Core, app: Application, *, org_id: str, username: str, code: str)
     user = find_user(core, org_id, username)
     if user is None:
         raise errors.unauthorized(errors.USER_NOT_FOUND)
-    if user.is_registered:
+    policy = core.config.policy
+    if user.is_registered and policy.on("registration.once"):
         raise errors.unauthorized(errors.USER_EXISTS)
-    if not user.is_active:
+    if not user.is_active and policy.on("user.active"):
         raise errors.bad_request(errors.USER_DEACTIVATED)
-    consume_code(core, code=code, purpose="registration", user=user,
-                 expired_message=errors.REGISTRATION_CODE_EXPIRED)
+    if policy.on("registration.code"):
+        consume_code(core, code=code, purpose="registration", user=user,
+                     expired_message=errors.REGISTRATION_CODE_EXPIRED)
     return _challenge_for(core, app, user)
 
 
@@ -48,9 +50,9 @@ def delegated(core: Core, app: Application, *, sa_user: User, email: str, kind: 
     elif user is None:
         user = create_user(core, org_id=sa_user.org_id, username=email, kind=kind,
                            registration="Delegated", external_id=external_id)
-    if user.is_registered:
+    if user.is_registered and core.config.policy.on("registration.once"):
         raise errors.unauthorized(errors.USER_EXISTS)
-    if not user.is_active:
+    if not user.is_active and core.config.policy.on("user.active"):
         raise errors.bad_request(errors.USER_DEACTIVATED)
     return _challenge_for(core, app, user, created_by=sa_user.id)
 
@@ -61,7 +63,7 @@ def complete(core: Core, app: Application, challenge: Challenge, body: Mapping[s
     user: User | None = core.store.get("users", challenge.user_id)
     if user is None or user.is_archived:
         raise errors.unauthorized(errors.USER_NOT_FOUND)
-    if user.is_registered:
+    if user.is_registered and core.config.policy.on("registration.once"):
         raise errors.unauthorized(errors.USER_EXISTS)
     if end_user and user.kind != END_USER:
         raise errors.bad_request("end-user registration is only for users of kind EndUser")
@@ -123,7 +125,7 @@ def verify_new_credentials(core: Core, app: Application, challenge: Challenge, u
             core, attestation, org_id=user.org_id, user_id=user.id, challenge=challenge.challenge,
             relying_parties=[relying_party(app)], name=name,
         )
-        if credential.cred_id.rstrip("=") in seen:
+        if credential.cred_id.rstrip("=") in seen and core.config.policy.on("credential.unique_id"):
             raise ApiError(400, "credential id already registered", details={"credId": credential.cred_id})
         seen.add(credential.cred_id.rstrip("="))
         credentials.append(credential)

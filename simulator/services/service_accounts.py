@@ -70,10 +70,11 @@ def create_service_account(core: Core, *, org_id: str, name: str, public_key: Ve
 
 
 # -- who may create, and with which permissions -----------------------------------------------
-def require_human(caller: Caller, operation: str) -> None:
+def require_human(core: Core, caller: Caller, operation: str) -> None:
     """PATs and service accounts may not mint long-lived identities (errors.md §3.4)."""
     if caller.is_service_account or caller.token.kind != TOKEN_LOGIN:
-        raise errors.not_permitted(caller.user.kind, caller.user.id, operation)
+        if core.config.policy.on("token.human"):
+            raise errors.not_permitted(caller.user.kind, caller.user.id, operation)
 
 
 def org_permission(core: Core, org_id: str, permission_id: str) -> Permission:
@@ -92,6 +93,8 @@ def _covered(ops: frozenset[str], operation: str) -> bool:
 
 def require_within(core: Core, caller: Caller, operations: Iterable[str]) -> None:
     """403 naming the first operation the caller (user ∩ token) does not hold itself."""
+    if not core.config.policy.on("permissions.within"):
+        return
     user_ops = permissions.operations_of(core, caller.user.id)
     token_ops = permissions.token_operations(core, caller)
     for op in operations:
@@ -210,7 +213,7 @@ def _name_taken(core: Core, org_id: str, name: str, *, except_id: str = "") -> b
 
 
 def create(core: Core, caller: Caller, body: dict[str, Any]) -> IssuedToken:
-    require_human(caller, "Auth:ServiceAccounts:Create")
+    require_human(core, caller, "Auth:ServiceAccounts:Create")
     public_key = load_public_key_pem(body["publicKey"])
     if body.get("permissionId"):  # validate before anything is written
         require_within(core, caller, org_permission(core, caller.org_id, body["permissionId"]).operations)

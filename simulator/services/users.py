@@ -66,13 +66,17 @@ def send_registration_code(core: Core, user: User) -> str:
 def consume_code(core: Core, *, code: str, purpose: str, user: User | None = None,
                  expired_message: str | None = None) -> Code:
     """Redeem a one-time code exactly once (403 ``Invalid code`` otherwise)."""
+    policy = core.config.policy
     with core.store.transaction() as tx:
         record: Code | None = tx.get("codes", code) if isinstance(code, str) else None
-        if record is None or record.purpose != purpose or record.used:
+        if record is None:
             raise errors.forbidden(errors.INVALID_CODE)
-        if user is not None and record.user_id != user.id:
+        if record.used and policy.on("code.single_use"):
             raise errors.forbidden(errors.INVALID_CODE)
-        if record.expires_at <= core.now():
+        if (record.purpose != purpose or (user is not None and record.user_id != user.id)) \
+                and policy.on("code.binding"):
+            raise errors.forbidden(errors.INVALID_CODE)
+        if record.expires_at <= core.now() and policy.on("code.expiry"):
             if expired_message:
                 raise errors.bad_request(expired_message)
             raise errors.forbidden(errors.INVALID_CODE)

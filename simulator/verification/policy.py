@@ -1,6 +1,8 @@
 """Verification policy and the registry of rule ids.
 
-Every check in :mod:`simulator.verification` is guarded by one rule id from :data:`RULES`.
+Every check in :mod:`simulator.verification` is guarded by one rule id from :data:`RULES`; the
+service-level rules (user-action binding, single use, expiry, permissions, ...) have their own
+registry, :data:`simulator.services.rules.SERVICE_RULES`, and the same switch.
 Production code always uses :data:`DEFAULT_POLICY` (every rule on). The conformance suite and
 the unit tests switch single rules off through ``disabled_rules`` to prove that each check is
 the one that rejects a given bad input (a check that can never fail is not a check).
@@ -60,12 +62,20 @@ class VerificationPolicy:
     require_user_verification: bool = True
 
     def __post_init__(self) -> None:
-        unknown = set(self.disabled_rules) - RULES.keys()
+        unknown = set(self.disabled_rules) - all_rule_ids()
         if unknown:
             raise ValueError(f"unknown rule ids: {sorted(unknown)}")
 
     def on(self, rule: str) -> bool:
+        # The hot path: one frozenset membership test (empty in production).
         return rule not in self.disabled_rules
+
+
+def all_rule_ids() -> frozenset[str]:
+    """Every id ``disabled_rules`` accepts: the verification rules and the service rules."""
+    from simulator.services.rules import SERVICE_RULES  # a plain dict module, no cycle
+
+    return frozenset(RULES) | frozenset(SERVICE_RULES)
 
 
 DEFAULT_POLICY = VerificationPolicy()

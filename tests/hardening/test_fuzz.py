@@ -9,7 +9,7 @@ import pytest
 from .fuzzing import envelope_problem, run_fuzz
 
 SHARDS = 4
-REQUESTS = int(os.environ.get("DFNS_SIM_FUZZ_REQUESTS", "600"))
+REQUESTS = int(os.environ.get("DFNS_SIM_FUZZ_REQUESTS", "1000"))
 
 
 @pytest.mark.http

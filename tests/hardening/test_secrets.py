@@ -102,16 +102,12 @@ def test_full_flow_leaks_no_secret(door: httpx.Client, sa: DfnsApi, anon: DfnsAp
                 assert form not in text, f"a secret ({form[:12]}...) appears in the {where}"
 
 
-@pytest.mark.xfail(reason="simulator/admin/journal.py keeps a body that is not JSON as raw text, "
-                          "unmasked (reported to the admin-API owner)", strict=False)
 def test_journal_masks_secrets_in_malformed_bodies(sim: Simulator) -> None:
     with sim.client() as http:
         http.post("/auth/login", content=b'{"firstFactor": {"password": "hunter2-hunter2"')
     assert "hunter2-hunter2" not in json.dumps(sim.journal(limit=10))
 
 
-@pytest.mark.xfail(reason="simulator/admin/journal.py does not mask `verificationCode` (the e-mailed "
-                          "recovery code of /auth/recover/user/init; reported)", strict=False)
 def test_journal_masks_the_recovery_verification_code(sim: Simulator) -> None:
     with sim.client() as http:
         http.post("/auth/recover/user/init", json={"username": "a@b.c", "verificationCode": "ABCD-EFGH-2345",
