@@ -61,7 +61,7 @@ def _iso_seconds(whole: int) -> str:
     return datetime.fromtimestamp(whole, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.")
 
 
-_ISO_SECOND: tuple[int, str] = (0, _iso_seconds(0))
+_ISO_SECONDS: dict[int, str] = {}  # whole second -> "YYYY-MM-DDTHH:MM:SS." (now, expiries, ...)
 
 
 def iso8601(epoch: float) -> str:
@@ -69,9 +69,8 @@ def iso8601(epoch: float) -> str:
 
     Same digits as ``datetime.fromtimestamp(epoch, utc)`` (its half-even rounding to whole
     microseconds, then milliseconds truncated); the date-and-seconds part is formatted once
-    per second (several dates are written per request, strftime was visible in profiles).
+    per second and kept (several dates per request, strftime was visible in profiles).
     """
-    global _ISO_SECOND
     fraction, whole = math.modf(epoch)
     micros = round(fraction * 1e6)
     if micros >= 1_000_000:
@@ -81,10 +80,12 @@ def iso8601(epoch: float) -> str:
         micros += 1_000_000
         whole -= 1.0
     second = int(whole)
-    cached = _ISO_SECOND
-    if cached[0] != second:
-        cached = _ISO_SECOND = (second, _iso_seconds(second))
-    return f"{cached[1]}{micros // 1000:03d}Z"
+    prefix = _ISO_SECONDS.get(second)
+    if prefix is None:
+        if len(_ISO_SECONDS) >= 512:
+            _ISO_SECONDS.clear()
+        prefix = _ISO_SECONDS[second] = _iso_seconds(second)
+    return f"{prefix}{micros // 1000:03d}Z"
 
 
 def parse_iso8601(text: str) -> float:

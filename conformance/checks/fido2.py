@@ -319,7 +319,8 @@ for _context, _present in ASSERTION_CONTEXTS.items():
         add("F2-ASTRUCT", _subject, "F", rule, "credentials.md §8.2",
             lambda ctx, p=_present, m=mutate: (lambda a: p(ctx, a, _assertion_mutation(m)(a)))(
                 ctx.user("Fido2")),
-            status=status, message=message, cells=[(_context, "Fido2")])
+            status=status, message=message, cells=[(_context, "Fido2")],
+            guards=("credential.allowed",) if rule.startswith("kind must match") else ())
     for alg, name in ALGS.items():
         add("F2-ALG", _subject, "P", f"an {name} passkey assertion verifies", "WebAuthn §7.2",
             lambda ctx, p=_present, a=alg: (lambda actor: p(ctx, actor, actor.device.sign))(

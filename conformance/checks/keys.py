@@ -160,7 +160,8 @@ for kind in ("Key", "PasswordProtectedKey"):
             add(GROUP[kind], subject, "F", rule, "credentials.md §3.3; errors.md §3.3",
                 lambda ctx, p=present, k=kind, m=mutate: (
                     lambda a: p(ctx, a, _mutating_signer(a, m)))(ctx.user(k)),
-                status=status, message=message, needs=needs, cells=[(challenge_type, kind)])
+                status=status, message=message, needs=needs, cells=[(challenge_type, kind)],
+                guards=("credential.allowed",) if rule.startswith("kind must match") else ())
         for algorithm in ALGORITHMS:
             add(GROUP[kind], subject, "P", f"a {algorithm} {kind} assertion verifies",
                 "credentials.md §3.3",
@@ -194,4 +195,4 @@ for challenge_type in ("login", "user action"):
 
     add("RK", subject, "F", "a RecoveryKey cannot answer a login / user-action challenge",
         "errors.md §3.3", _rk_as_signer, status=401, message=E.INVALID_CREDENTIAL,
-        cells=[(challenge_type, "Key")])
+        guards=("credential.allowed",), cells=[(challenge_type, "Key")])

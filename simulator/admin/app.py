@@ -79,6 +79,8 @@ class AdminApi:
             ("GET", "/journal"): self.journal,
             ("DELETE", "/journal"): self.clear_journal,
             ("GET", "/openapi.json"): self.openapi,
+            ("GET", "/signers"): self.signers,
+            ("POST", "/signers"): self.set_signer,
         }
 
     def resolve(self, method: str, sub_path: str) -> Handler | None:
@@ -123,6 +125,23 @@ class AdminApi:
             return 201, self.control.faults.add_wire(request.body)
         except FaultSpecError as exc:
             raise ControlError(400, str(exc), details={"field": exc.field}) from None
+
+    async def signers(self, request: AdminRequest) -> Any:
+        from simulator.wallets import signer_status
+
+        return signer_status(self.control.core)
+
+    async def set_signer(self, request: AdminRequest) -> Any:
+        """``{"index": 2, "available": false}``: take a simulated wallet signer down or up."""
+        from simulator.wallets import set_signer_available
+
+        body = request.body if isinstance(request.body, dict) else {}
+        index, available = body.get("index"), body.get("available")
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise ControlError(400, "index must be an integer", details={"field": "index"})
+        if not isinstance(available, bool):
+            raise ControlError(400, "available must be a boolean", details={"field": "available"})
+        return set_signer_available(self.control.core, index, available)
 
     async def clear_faults(self, request: AdminRequest) -> Any:
         self.control.faults.clear()
