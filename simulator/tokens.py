@@ -22,6 +22,23 @@ _HEADER = b64url_encode(b'{"typ":"JWT","alg":"HS256"}')
 _CACHE_SIZE = 4096
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+_SCALARS = (str, int, bool, type(None))  # floats excluded: JSON may not give them back equal
+
+
+def _plain(claims: dict[str, Any]) -> bool:
+    """True when ``json.loads(json.dumps(claims))`` would equal ``_fresh(claims)``."""
+    for key, value in claims.items():
+        if type(key) is not str:
+            return False
+        if type(value) is dict:
+            if not all(type(k) is str and type(v) in _SCALARS for k, v in value.items()):
+                return False
+        elif type(value) not in _SCALARS:
+            return False
+    return True
+
+
 def _fresh(claims: dict[str, Any]) -> dict[str, Any]:
     """A copy callers may keep or change without touching the cache (claims nest one level)."""
     return {k: (dict(v) if isinstance(v, dict) else v) for k, v in claims.items()}
@@ -55,13 +72,15 @@ class TokenSigner:
         verified[token] = claims
 
     def issue(self, claims: dict[str, Any]) -> str:
-        text = json.dumps(claims, separators=(",", ":"))
+        text = _COMPACT.encode(claims)  # == json.dumps(claims, separators=(",", ":"))
         payload = b64url_encode(text.encode())
         signing_input = f"{_HEADER}.{payload}".encode("ascii")
         mac = hmac.new(self._secret, signing_input, hashlib.sha256).digest()
         token = f"{_HEADER}.{payload}.{b64url_encode(mac)}"
         if isinstance(claims.get("exp"), (int, float)):
-            self._remember(token, json.loads(text))  # what decode() would read back
+            # What decode() would read back: a plain copy when every value survives JSON as
+            # is (the usual claims), otherwise the JSON round trip itself.
+            self._remember(token, _fresh(claims) if _plain(claims) else json.loads(text))
         return token
 
     def decode(self, token: str, *, now: float) -> dict[str, Any] | None:

@@ -19,10 +19,10 @@ from cryptography.x509.oid import NameOID
 from ._base import Rng, generate_private_key
 
 OID_FIDO_AAGUID = x509.ObjectIdentifier("1.3.6.1.4.1.45724.1.1.4")
-_VALID = (_dt.datetime(2020, 1, 1, tzinfo=_dt.timezone.utc),
-          _dt.datetime(2099, 12, 31, tzinfo=_dt.timezone.utc))
-_EXPIRED = (_dt.datetime(2000, 1, 1, tzinfo=_dt.timezone.utc),
-            _dt.datetime(2001, 1, 1, tzinfo=_dt.timezone.utc))
+_VALID = (_dt.datetime(2020, 1, 1, tzinfo=_dt.UTC),
+          _dt.datetime(2099, 12, 31, tzinfo=_dt.UTC))
+_EXPIRED = (_dt.datetime(2000, 1, 1, tzinfo=_dt.UTC),
+            _dt.datetime(2001, 1, 1, tzinfo=_dt.UTC))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -17,13 +17,14 @@ import hashlib
 import hmac
 import json
 import os
-from typing import Any, Iterable, Mapping, Union
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
-PrivateKey = Union[ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey, rsa.RSAPrivateKey]
-PublicKey = Union[ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey, rsa.RSAPublicKey]
+PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey
+PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey
 
 __all__ = [
     "Authenticator",
@@ -253,7 +254,7 @@ def flip_bit(data: bytes, index: int = -1, bit: int = 0) -> bytes:
 # --------------------------------------------------------------------------- faults
 
 
-class Fault(str, enum.Enum):
+class Fault(str, enum.Enum):  # noqa: UP042 - StrEnum would change str(Fault.X)
     """Named ways to make a response wrong, after the FIDO conformance tool and CDP overrides.
 
     Passkey faults apply per call (``create(options, faults={...})``) or as authenticator

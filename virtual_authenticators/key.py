@@ -8,7 +8,8 @@ that real clients send are selectable so tests exercise the verifier's leniency.
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Literal, Mapping
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from ._base import (
     Authenticator,

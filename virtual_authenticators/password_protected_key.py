@@ -3,14 +3,15 @@ password (credentials.md §4, using the §5 routine with the password as the sec
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ._base import PrivateKey, strip_padding
-from ._wrapping import DEFAULT_ITERATIONS, unwrap_private_key, wrap_private_key
-from .key import KeyAuthenticator
+from ._wrapped_key import WrappedKeyAuthenticator
+from ._wrapping import DEFAULT_ITERATIONS, unwrap_private_key
 
 
-class PasswordProtectedKeyAuthenticator(KeyAuthenticator):
+class PasswordProtectedKeyAuthenticator(WrappedKeyAuthenticator):
     """Registers with ``encryptedPrivateKey``; signs by unwrapping the blob the challenge
     carries in ``allowCredentials.passwordProtectedKey[]`` — as a real client would, the key
     used to sign comes out of the server's blob, not out of local memory."""
@@ -38,22 +39,10 @@ class PasswordProtectedKeyAuthenticator(KeyAuthenticator):
             algorithm, client_data_layout, origin, challenge_encoding, seed, cred_id,
             private_key=private_key, deterministic=deterministic,
         )
-        self.username = username
-        self.iterations = iterations
         self._password = password
-        self.encrypted_private_key = wrap_private_key(
-            self._key,
-            secret=password,
-            username=username,
-            iv=iv if iv is not None else self.rng.bytes(16, "iv"),
-            iterations=iterations,
-        )
+        self._wrap_own_key(secret=password, username=username, iterations=iterations, iv=iv)
         # unwrapped keys by blob: load tests sign in a loop over the same blob
         self._unwrapped: dict[str, PrivateKey] = {}
-
-    def __repr__(self) -> str:  # never show the password
-        return (f"{type(self).__name__}(username={self.username!r}, "
-                f"credential_id={self.credential_id!r})")
 
     def unwrap(self, encrypted_private_key: str, password: str | None = None) -> PrivateKey:
         if password is not None and password != self._password:
@@ -67,11 +56,6 @@ class PasswordProtectedKeyAuthenticator(KeyAuthenticator):
                 self._unwrapped.clear()
             self._unwrapped[encrypted_private_key] = key
         return key
-
-    def register(self, challenge: Mapping[str, Any]) -> dict[str, Any]:
-        attestation = super().register(challenge)
-        attestation["encryptedPrivateKey"] = self.encrypted_private_key
-        return attestation
 
     def sign(self, challenge: Mapping[str, Any]) -> dict[str, Any]:
         ours = strip_padding(self.credential_id)

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ._base import PrivateKey, Rng, b64url_encode, compact_json, sign_bytes, strip_padding
-from ._wrapping import DEFAULT_ITERATIONS, unwrap_private_key, wrap_private_key
-from .key import KeyAuthenticator, client_data_bytes
+from ._wrapped_key import WrappedKeyAuthenticator
+from ._wrapping import DEFAULT_ITERATIONS, unwrap_private_key
+from .key import client_data_bytes
 
 RECOVERY_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 _GROUPS = (6, 5, 5, 5, 5, 6)
@@ -44,7 +46,7 @@ def pem_single_line(pem: str) -> str:
     return f"-----BEGIN PUBLIC KEY-----\n{body}\n-----END PUBLIC KEY-----"
 
 
-class RecoveryKeyAuthenticator(KeyAuthenticator):
+class RecoveryKeyAuthenticator(WrappedKeyAuthenticator):
     kind = "RecoveryKey"
     _allow_list = "recoveryKey"
 
@@ -66,31 +68,15 @@ class RecoveryKeyAuthenticator(KeyAuthenticator):
             "P-256", "python-sdk", origin, "base64url", seed, "pending",
             private_key=private_key, attestation_algorithm="SHA256", deterministic=deterministic,
         )
-        self.username = username
-        self.iterations = iterations
         self.recovery_code = recovery_code or generate_recovery_code(self.rng)
-        self.encrypted_private_key = wrap_private_key(
-            self._key,
-            secret=self.recovery_code,
-            username=username,
-            iv=iv if iv is not None else self.rng.bytes(16, "iv"),
-            iterations=iterations,
-        )
+        self._wrap_own_key(secret=self.recovery_code, username=username, iterations=iterations,
+                           iv=iv)
         self.credential_id = b64url_encode(
             hashlib.sha256(self.encrypted_private_key.encode("utf-8")).digest()
         )
 
-    def __repr__(self) -> str:  # never show the recovery code
-        return (f"{type(self).__name__}(username={self.username!r}, "
-                f"credential_id={self.credential_id!r})")
-
     def _attestation_pem(self) -> str:
         return pem_single_line(self.public_key_pem)
-
-    def register(self, challenge: Mapping[str, Any]) -> dict[str, Any]:
-        attestation = super().register(challenge)
-        attestation["encryptedPrivateKey"] = self.encrypted_private_key
-        return attestation
 
     def recovery_assertion(
         self, new_credentials: Mapping[str, Any], encrypted_recovery_key: str | None = None

@@ -10,7 +10,8 @@ urlsafe-base64 bytes.  Like the original, the device holds one credential at a t
 from __future__ import annotations
 
 import base64
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from fido2.webauthn import AttestedCredentialData
 

@@ -163,8 +163,8 @@ def _nonce_reused(ctx: Any) -> Any:
 
 
 def _nonce_stale(ctx: Any) -> Any:
-    return ctx.user("Key").api.request(
-        "GET", "/auth/credentials", headers={"X-DFNS-NONCE": _nonce(ctx, date="2001-01-01T00:00:00Z")})
+    stale = _nonce(ctx, date="2001-01-01T00:00:00Z")
+    return ctx.user("Key").api.request("GET", "/auth/credentials", headers={"X-DFNS-NONCE": stale})
 
 
 add("HDR", "HDR-ENV", "F", "an X-DFNS-NONCE is accepted once", "challenges.md §1", _nonce_reused,

@@ -510,9 +510,9 @@ def create_app(ctx: Any, admin: Any, *, server_side: bool = False, rp_id: str | 
                origin: str | None = None, permission_id: str | None = None) -> Any:
     from virtual_authenticators import KeyAuthenticator
 
+    kind = "ServerSideApplication" if server_side else "ClientSideApplication"
     body: dict[str, Any] = {"name": ctx.name("app"), "relyingPartyId": rp_id or ctx.rp_id,
-                            "origin": origin or ctx.origin,
-                            "kind": "ServerSideApplication" if server_side else "ClientSideApplication"}
+                            "origin": origin or ctx.origin, "kind": kind}
     if server_side:
         body["publicKey"] = KeyAuthenticator().public_key_pem
     if permission_id:
@@ -583,8 +583,11 @@ for rule, status, message, fn, guards in [
     ("a request cannot deactivate the application named in its X-DFNS-APPID", 400,
      E.APP_SELF_MODIFY, app_modify_own_named, ("app.self_modify",)),
 ]:
+    # Against a shared server a non-conforming answer would disable the org's default app
+    # for every other check: the default-app variants run on the embedded simulator only.
     add("APP", "APP", "F", rule, "endpoints.md §9; errors.md §3.1", fn, status=status,
-        message=message, guards=guards, routes=APPS)
+        message=message, guards=guards, routes=APPS,
+        needs=("sim",) if "(default)" in rule else ())
 add("APP", "APP", "P", "a client-side application's X-DFNS-APPID is accepted", "endpoints.md §9",
     app_client_side_header, routes=APPS)
 add("APP", "APP", "P", "a server-side application with its app secret is accepted",

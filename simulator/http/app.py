@@ -30,6 +30,7 @@ from simulator.services.identity import Caller, resolve_caller, resolve_temp_tok
 log = logging.getLogger("dfns_sim.http")
 
 JSON_HEADERS = [(b"content-type", b"application/json")]
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))  # one encoder, not one per response
 
 
 @dataclass
@@ -100,7 +101,7 @@ async def _read_body(receive: Callable, limit: int) -> bytes:
 
 
 async def send_json(send: Callable, status: int, body: Any, headers: Iterable[tuple[bytes, bytes]] = ()) -> None:
-    payload = json.dumps(body, separators=(",", ":")).encode()
+    payload = _COMPACT_JSON.encode(body).encode()  # == json.dumps(body, separators=(",", ":"))
     raw_headers = [*JSON_HEADERS, (b"content-length", str(len(payload)).encode()), *headers]
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": payload})

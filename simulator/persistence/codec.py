@@ -164,7 +164,7 @@ def core_meta(target: Any, bootstrap: Mapping[str, Any] | None = None) -> dict[s
     core, sim = _split(target)
     if bootstrap is None and sim is not None:
         bootstrap = getattr(sim, "_bootstrap", None)
-    secret: bytes = getattr(core.tokens, "_secret")
+    secret: bytes = core.tokens._secret
     return {
         "default_org_id": core.default_org_id,
         "jwt_secret": base64.b64encode(secret).decode("ascii"),

@@ -23,23 +23,20 @@ from collections.abc import Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from simulator.persistence.codec import apply_core_meta, dumps_value, loads_value
+from simulator.persistence._shared import CoreMetaRestore, declared_indexes
+from simulator.persistence.codec import dumps_value, loads_value
 
 _DELETED = object()
 _CORE_META = "core"
 
 
-class RedisStore:
+class RedisStore(CoreMetaRestore):
     def __init__(self, url: str = "redis://127.0.0.1:6379/0",
                  indexes: Mapping[str, Mapping[str, Any]] | None = None, *,
                  prefix: str = "dfns-sim", lock_timeout: float = 30.0, client: Any = None) -> None:
         import redis
 
-        if indexes is None:
-            from simulator.services.core import INDEXES
-
-            indexes = INDEXES
-        self._indexes = indexes
+        self._indexes = declared_indexes(indexes)
         self.url = url
         self.redis = client or redis.Redis.from_url(url)
         self.p = prefix
@@ -161,9 +158,9 @@ class RedisStore:
         with self.transaction():
             for ek in self.redis.scan_iter(f"{self.p}:e:*"):
                 table = ek.decode()[len(f"{self.p}:e:"):]
+                keys = [r.decode() for r in self.redis.zrange(self._ok(table), 0, -1)]
                 out[table] = {row_key: value for row_key, value in (
-                    (k, self.get(table, k)) for k in
-                    [r.decode() for r in self.redis.zrange(self._ok(table), 0, -1)]) if value is not None}
+                    (k, self.get(table, k)) for k in keys) if value is not None}
         return out
 
     def load(self, tables: Mapping[str, Mapping[str, Any]]) -> None:
@@ -181,22 +178,6 @@ class RedisStore:
         raw = self.redis.hget(f"{self.p}:meta", _CORE_META)
         value = json.loads(raw) if raw else None
         return dict(value) if isinstance(value, dict) else None
-
-    def restore_core(self, target: Any) -> bool:
-        meta = self.load_core_meta()
-        if not meta:
-            return False
-        if meta.get("default_org_id") and self.get("orgs", meta["default_org_id"]) is None:
-            meta["default_org_id"] = ""
-        boot = meta.get("bootstrap")
-        if boot:
-            account = boot.get("serviceAccount") or {}
-            if (boot.get("orgId") != meta["default_org_id"]
-                    or self.get("users", account.get("userId", "")) is None
-                    or self.get("tokens", account.get("tokenId", "")) is None):
-                meta["bootstrap"] = None
-        apply_core_meta(target, meta)
-        return True
 
     def close(self) -> None:
         self.redis.close()

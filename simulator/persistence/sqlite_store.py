@@ -28,7 +28,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from simulator.persistence.codec import apply_core_meta, dumps_value, loads_value
+from simulator.persistence._shared import CoreMetaRestore, declared_indexes
+from simulator.persistence.codec import dumps_value, loads_value
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entities (
@@ -54,18 +55,14 @@ _CORE_META = "core"
 _INDEX_SIGNATURE = "index_signature"
 
 
-class SqliteStore:
+class SqliteStore(CoreMetaRestore):
     """Persistent, multi-thread and multi-process store; same protocol as InMemoryStore."""
 
     def __init__(self, path: str | os.PathLike[str],
                  indexes: Mapping[str, Mapping[str, Any]] | None = None, *,
                  busy_timeout: float = 60.0) -> None:
-        if indexes is None:
-            from simulator.services.core import INDEXES
-
-            indexes = INDEXES
         self.path = str(Path(path))
-        self._indexes = indexes
+        self._indexes = declared_indexes(indexes)
         self._busy_timeout = busy_timeout
         self._local = threading.local()
         self._pid = os.getpid()
@@ -144,11 +141,13 @@ class SqliteStore:
 
     def scan(self, table: str) -> Iterator[Any]:
         rows = self._conn().execute(
-            "SELECT key, version, data FROM entities WHERE tbl = ? ORDER BY id", (table,)).fetchall()
+            "SELECT key, version, data FROM entities WHERE tbl = ? ORDER BY id", (table,)
+        ).fetchall()
         return iter([self._decode(table, key, version, data) for key, version, data in rows])
 
     def tables(self) -> list[str]:
-        return [r[0] for r in self._conn().execute("SELECT DISTINCT tbl FROM entities ORDER BY tbl")]
+        rows = self._conn().execute("SELECT DISTINCT tbl FROM entities ORDER BY tbl")
+        return [r[0] for r in rows]
 
     # -- writes --------------------------------------------------------------------------
     def _index_rows(self, table: str, key: str, value: Any) -> list[tuple[str, str, str, str]]:
@@ -163,7 +162,8 @@ class SqliteStore:
         version = secrets.randbits(62)
         conn.execute(
             "INSERT INTO entities (tbl, key, version, data) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (tbl, key) DO UPDATE SET version = excluded.version, data = excluded.data",
+            " ON CONFLICT (tbl, key)"
+            " DO UPDATE SET version = excluded.version, data = excluded.data",
             (table, key, version, dumps_value(value)))
         conn.execute("DELETE FROM idx WHERE tbl = ? AND key = ?", (table, key))
         conn.executemany("INSERT OR IGNORE INTO idx (tbl, name, value, key) VALUES (?, ?, ?, ?)",
@@ -215,7 +215,8 @@ class SqliteStore:
     def _set_meta(self, name: str, value: Any) -> None:
         with self.transaction():
             self._conn().execute(
-                "INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+                "INSERT INTO meta (k, v) VALUES (?, ?)"
+                " ON CONFLICT (k) DO UPDATE SET v = excluded.v",
                 (name, json.dumps(value)))
 
     def save_core_meta(self, meta: Mapping[str, Any]) -> None:
@@ -224,29 +225,6 @@ class SqliteStore:
     def load_core_meta(self) -> dict[str, Any] | None:
         value = self._get_meta(_CORE_META)
         return dict(value) if isinstance(value, dict) else None
-
-    def restore_core(self, target: Any) -> bool:
-        """Give a Core / Simulator the org, JWT secret and bootstrap saved with this file.
-
-        Parts that no longer match the tables (e.g. after ``clear()``) are left out, so the
-        simulator recreates them instead of pointing at deleted rows. True if anything was
-        restored.
-        """
-        meta = self.load_core_meta()
-        if not meta:
-            return False
-        meta = dict(meta)
-        if meta.get("default_org_id") and self.get("orgs", meta["default_org_id"]) is None:
-            meta["default_org_id"] = ""
-        boot = meta.get("bootstrap")
-        if boot:
-            account = boot.get("serviceAccount") or {}
-            if (boot.get("orgId") != meta["default_org_id"]
-                    or self.get("users", account.get("userId", "")) is None
-                    or self.get("tokens", account.get("tokenId", "")) is None):
-                meta["bootstrap"] = None
-        apply_core_meta(target, meta)
-        return True
 
     def _check_index_signature(self) -> None:
         """Rebuild the index rows when the INDEXES declarations changed since the last open."""

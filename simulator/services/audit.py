@@ -40,8 +40,11 @@ class AuditHead:
     entry_hash: str
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _CANONICAL.encode(value).encode()  # one encoder, not one per entry (hot path)
 
 
 def entry_hash(*, entry_id: str, org_id: str, sequence: int, data: dict[str, Any], previous_hash: str) -> str:

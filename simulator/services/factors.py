@@ -104,7 +104,8 @@ def find_allowed_credential(core: Core, challenge: Challenge, cred_id: str) -> C
             return credential
     if not core.config.policy.on("credential.allowed"):
         # Mutant behaviour: any credential of the org with that id may answer.
-        for credential in core.store.find("credentials", "org_cred_id", (challenge.org_id, cred_id.rstrip("="))):
+        key = (challenge.org_id, cred_id.rstrip("="))
+        for credential in core.store.find("credentials", "org_cred_id", key):
             return credential
         by_uuid: Credential | None = core.store.get("credentials", cred_id)
         if by_uuid is not None and by_uuid.org_id == challenge.org_id:

@@ -13,7 +13,7 @@ The two registries are disjoint; ``recovery.challenge`` (the recovery assertion 
 from __future__ import annotations
 
 SERVICE_RULES: dict[str, str] = {
-    # -- user-action tokens (challenges.md §7) ----------------------------------------------
+    # -- user-action tokens (challenges.md §7) -------------------------------------------------
     "ua.required": "a protected request needs a live X-DFNS-USERACTION token",
     "ua.single_use": "a user-action token is redeemed at most once",
     "ua.bind.method": "a user-action token only works for the HTTP method signed",
@@ -21,7 +21,7 @@ SERVICE_RULES: dict[str, str] = {
     "ua.bind.payload": "a user-action token only works for the (JSON-equal) payload signed",
     "ua.bind.identity": "a user-action token only works for the user (and token) it was issued to",
     "ua.expiry": "an expired user-action token is refused",
-    # -- challenge sessions (challenges.md §6) ------------------------------------------------
+    # -- challenge sessions (challenges.md §6) -------------------------------------------------
     "challenge.single_use": "a challenge (or registration / recovery session) completes once",
     "challenge.expiry": "an expired challenge (or temporary token) is refused",
     "challenge.identity": "a challenge is completed only by the user and token that asked for it",
@@ -32,10 +32,10 @@ SERVICE_RULES: dict[str, str] = {
     "code.binding": "a one-time code works only for its purpose and its user",
     "credential.code.max_lifetime": "a credential code expires at most 1 minute ahead",
     "credential.code.future": "a credential code's expiration must be in the future",
-    # -- registration ---------------------------------------------------------------------------
+    # -- registration --------------------------------------------------------------------------
     "registration.code": "direct registration needs the e-mailed registration code",
     "registration.once": "a registered user cannot register again",
-    # -- authorisation (endpoints.md §9, §12) ------------------------------------------------------
+    # -- authorisation (endpoints.md §9, §12) --------------------------------------------------
     "permissions.user": "the calling user must hold every operation of the route",
     "permissions.app": "the application must allow every operation of the route",
     "permissions.token": "a PAT with its own permission is limited to that permission",
@@ -45,20 +45,20 @@ SERVICE_RULES: dict[str, str] = {
     "token.active": "a deactivated or deleted token (or its parent / delegating SA) is refused",
     "token.expiry": "an expired bearer token is refused",
     "user.active": "a deactivated (or deleted) user can neither log in nor call the API",
-    # -- credentials ------------------------------------------------------------------------------
+    # -- credentials ---------------------------------------------------------------------------
     "credential.allowed": "an assertion must use an active credential the challenge offered, "
                           "of the kind stated",
     "credential.kind": "a new credential's kind must be the one the challenge was issued for",
     "credential.unique_id": "a credential id is registered at most once in the org",
-    # -- applications ------------------------------------------------------------------------------
+    # -- applications --------------------------------------------------------------------------
     "app.valid": "X-DFNS-APPID must name an active application of the caller's org",
     "app.secret": "a server-side application needs a live X-DFNS-APPSECRET",
     "app.relying_party": "an application's origin host must be its rpId or a subdomain of it",
     "app.self_modify": "a request cannot deactivate or delete its own application",
-    # -- nonces (challenges.md §1) -------------------------------------------------------------------
+    # -- nonces (challenges.md §1) -------------------------------------------------------------
     "nonce.single_use": "an X-DFNS-NONCE is accepted once",
     "nonce.window": "an X-DFNS-NONCE date must be within the tolerance of now",
-    # -- recovery (flows.md §9) ------------------------------------------------------------------------
+    # -- recovery (flows.md §9) ----------------------------------------------------------------
     "recovery.code": "direct recovery needs the e-mailed verification code",
     "recovery.credential": "recovery names an active RecoveryKey credential of the user",
     "recovery.revoke": "a completed recovery deactivates every old credential and token",

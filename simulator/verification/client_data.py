@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from base64 import urlsafe_b64encode
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,7 @@ from simulator.errors import (
     INVALID_CLIENT_DATA_TYPE,
 )
 
-from ._codec import CodecError, b64_bytes, fail
+from ._codec import INVALID_CREDENTIAL_INFO, CodecError, b64_bytes, fail
 from .policy import VerificationPolicy
 
 _loads = json.JSONDecoder().decode
@@ -71,3 +72,20 @@ def check_client_data(
         )
         if bad and policy.on(prefix + ".clientdata.cross_origin"):
             fail(401, CROSS_ORIGIN, prefix + ".clientdata.cross_origin")
+
+
+def open_credential_info(
+    credential_info: Any, *, expected_type: str, challenge: str, policy: VerificationPolicy,
+    prefix: str,
+) -> tuple[str, ClientData]:
+    """The start every registration shares: a mapping with a non-empty ``credId`` and a
+    clientData of ``expected_type`` over ``challenge``; returns (credId, clientData)."""
+    if not isinstance(credential_info, Mapping):
+        fail(400, INVALID_CREDENTIAL_INFO)
+    cred_id = credential_info.get("credId")
+    if not isinstance(cred_id, str) or not cred_id:
+        fail(400, INVALID_CREDENTIAL_INFO)
+    cd = decode_client_data(credential_info.get("clientData"))
+    check_client_data(cd, expected_type=expected_type, challenge=challenge, policy=policy,
+                      prefix=prefix)
+    return cred_id, cd

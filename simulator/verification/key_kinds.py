@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from simulator.errors import (
     INVALID_ATTESTATION,
@@ -16,13 +17,17 @@ from simulator.errors import (
 
 from ._codec import (
     INVALID_ASSERTION,
-    INVALID_CREDENTIAL_INFO,
     CodecError,
     b64_bytes,
     fail,
     hex_bytes,
 )
-from .client_data import ClientData, check_client_data, decode_client_data
+from .client_data import (
+    ClientData,
+    check_client_data,
+    decode_client_data,
+    open_credential_info,
+)
 from .policy import DEFAULT_POLICY, VerificationPolicy
 from .public_keys import VerifyingKey, load_public_key_pem, verify_signature
 
@@ -74,14 +79,8 @@ def verify_key_attestation(
     policy: VerificationPolicy = DEFAULT_POLICY,
 ) -> KeyRegistration:
     """Verify a ``key.create`` credentialInfo ``{credId, clientData, attestationData}``."""
-    if not isinstance(credential_info, Mapping):
-        fail(400, INVALID_CREDENTIAL_INFO)
-    cred_id = credential_info.get("credId")
-    if not isinstance(cred_id, str) or not cred_id:
-        fail(400, INVALID_CREDENTIAL_INFO)
-    cd = decode_client_data(credential_info.get("clientData"))
-    check_client_data(cd, expected_type="key.create", challenge=challenge, policy=policy,
-                      prefix="key")
+    cred_id, cd = open_credential_info(credential_info, expected_type="key.create",
+                                       challenge=challenge, policy=policy, prefix="key")
     # origin is deliberately not checked for key kinds: SDK-era clients omit it (§3.1).
     try:
         att = _loads(b64_bytes(credential_info.get("attestationData")).decode("utf-8"))
@@ -161,7 +160,7 @@ def _json_equal(a: Any, b: Any) -> bool:
     if isinstance(a, Mapping) and isinstance(b, Mapping):
         return a.keys() == b.keys() and all(_json_equal(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(_json_equal(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_json_equal(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):

@@ -7,9 +7,10 @@ assertion (load-test hot path) slices the 37-byte authenticator data by hand.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from fido2 import cbor
 from fido2.webauthn import AttestedCredentialData
@@ -30,14 +31,18 @@ from simulator.errors import (
 from ._codec import (
     INVALID_ASSERTION,
     INVALID_AUTHENTICATOR_DATA,
-    INVALID_CREDENTIAL_INFO,
     USER_HANDLE_MISMATCH,
     CodecError,
     b64_bytes,
     fail,
 )
 from .attestation import StatementInput, verify_statement
-from .client_data import ClientData, check_client_data, decode_client_data
+from .client_data import (
+    ClientData,
+    check_client_data,
+    decode_client_data,
+    open_credential_info,
+)
 from .policy import DEFAULT_POLICY, VerificationPolicy
 from .public_keys import VerifyingKey, load_cose_key, verify_signature
 
@@ -138,12 +143,7 @@ def _parse_registration_auth_data(ad: bytes, policy: VerificationPolicy) -> _Reg
         except Exception:  # noqa: BLE001 - fido2 raises ValueError/KeyError/IndexError/...
             fail(400, INVALID_ATTESTATION)
     if flags & FLAG_ED:
-        try:
-            ext, rest = cbor.decode_from(rest)
-        except Exception:  # noqa: BLE001
-            fail(400, INVALID_ATTESTATION)
-        if not isinstance(ext, dict):
-            fail(400, INVALID_ATTESTATION)
+        rest = _skip_extensions(rest, INVALID_ATTESTATION)
     # fido2's AuthenticatorData raises "Wrong length" on trailing bytes; we parse the parts
     # ourselves and check it explicitly so the rule is visible and can be switched off.
     if rest and policy.on("fido2.authdata.trailing_bytes"):
@@ -156,14 +156,8 @@ def verify_passkey_attestation(
     relying_parties: Sequence[RelyingParty], policy: VerificationPolicy = DEFAULT_POLICY,
     now: datetime | None = None,
 ) -> PasskeyRegistration:
-    if not isinstance(credential_info, Mapping):
-        fail(400, INVALID_CREDENTIAL_INFO)
-    cred_id = credential_info.get("credId")
-    if not isinstance(cred_id, str) or not cred_id:
-        fail(400, INVALID_CREDENTIAL_INFO)
-    cd = decode_client_data(credential_info.get("clientData"))
-    check_client_data(cd, expected_type="webauthn.create", challenge=challenge, policy=policy,
-                      prefix="fido2")
+    cred_id, cd = open_credential_info(credential_info, expected_type="webauthn.create",
+                                       challenge=challenge, policy=policy, prefix="fido2")
     candidates = _rps_for_origin(cd, relying_parties, policy)
     try:
         obj = cbor.decode(b64_bytes(credential_info.get("attestationData")))
@@ -193,7 +187,7 @@ def verify_passkey_attestation(
     inp = StatementInput(
         auth_data=ad, client_data_hash=hashlib.sha256(cd.raw).digest(), rp_id_hash=ad[:32],
         credential_id=bytes(acd.credential_id), aaguid=bytes(acd.aaguid), public_key=public_key,
-        cose_alg=cose_alg, now=now or datetime.now(timezone.utc),
+        cose_alg=cose_alg, now=now or datetime.now(UTC),
     )
     verify_statement(fmt, att_stmt, inp, policy)
     return PasskeyRegistration(
@@ -261,11 +255,17 @@ def _check_assertion_tail(ad: bytes, policy: VerificationPolicy) -> None:
         fail(400, INVALID_AUTHENTICATOR_DATA)
     rest = ad[37:]
     if ad[32] & FLAG_ED:
-        try:
-            ext, rest = cbor.decode_from(rest)
-        except Exception:  # noqa: BLE001
-            fail(400, INVALID_AUTHENTICATOR_DATA)
-        if not isinstance(ext, dict):
-            fail(400, INVALID_AUTHENTICATOR_DATA)
+        rest = _skip_extensions(rest, INVALID_AUTHENTICATOR_DATA)
     if rest and policy.on("fido2.authdata.trailing_bytes"):
         fail(400, INVALID_AUTHENTICATOR_DATA, "fido2.authdata.trailing_bytes")
+
+
+def _skip_extensions(rest: bytes, message: str) -> bytes:
+    """The ED flag's extensions: one CBOR map; returns what follows it (400 ``message``)."""
+    try:
+        ext, rest = cbor.decode_from(rest)
+    except Exception:  # noqa: BLE001 - fido2's CBOR decoder raises many types
+        fail(400, message)
+    if not isinstance(ext, dict):
+        fail(400, message)
+    return rest

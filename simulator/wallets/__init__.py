@@ -35,8 +35,10 @@ def validate_end_user_wallets(core: Core, wallet_specs: Sequence[Mapping[str, An
         _require_quorum(core)
 
 
-def on_end_user_registered(core: Core, user: User, wallet_specs: Sequence[Mapping[str, Any]]) -> list[dict]:
-    """``POST /auth/registration/enduser``: default end-user permission + one owned wallet per spec."""
+def on_end_user_registered(core: Core, user: User,
+                           wallet_specs: Sequence[Mapping[str, Any]]) -> list[dict]:
+    """``POST /auth/registration/enduser``: default end-user permission + one owned wallet per
+    spec."""
     from simulator.wallets import service
 
     default = permissions.managed_permission(core, user.org_id, permissions.DEFAULT_END_USER)
@@ -46,7 +48,8 @@ def on_end_user_registered(core: Core, user: User, wallet_specs: Sequence[Mappin
     out = []
     for spec in wallet_specs:
         body = {k: v for k, v in spec.items() if k in ("network", "name", "tags", "externalId")}
-        wallet = service.create_wallet(core, org_id=user.org_id, body=body, caller=None, owner_id=user.id)
+        wallet = service.create_wallet(core, org_id=user.org_id, body=body, caller=None,
+                                       owner_id=user.id)
         out.append(service.wallet_view(core, wallet))
     return out
 

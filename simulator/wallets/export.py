@@ -95,8 +95,9 @@ def export_key(core: Core, key: Key, body: Mapping[str, Any]) -> dict[str, Any]:
             nonce, plaintext, key.id.encode())
         ephemeral_public = ephemeral.public_key().public_bytes(serialization.Encoding.Raw,
                                                                serialization.PublicFormat.Raw)
+        sealed_share = base64.b64encode(ephemeral_public + nonce + sealed).decode()
         shares.append({"signerId": base64.b64encode(signer.id.encode()).decode(),
-                       "encryptedKeyShare": base64.b64encode(ephemeral_public + nonce + sealed).decode()})
+                       "encryptedKeyShare": sealed_share})
     with core.store.transaction() as tx:
         tx.put("wallet_keys", key.id, replace(tx.get("wallet_keys", key.id), exported=True,
                                               date_exported=core.now()))
@@ -106,11 +107,13 @@ def export_key(core: Core, key: Key, body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # -- client side (tests, integrations) ------------------------------------------------------
-def decrypt_share(private_key: x25519.X25519PrivateKey, key_id: str, item: Mapping[str, str]) -> tuple[int, int, int]:
+def decrypt_share(private_key: x25519.X25519PrivateKey, key_id: str,
+                  item: Mapping[str, str]) -> tuple[int, int, int]:
     signer_id = base64.b64decode(item["signerId"]).decode()
     blob = base64.b64decode(item["encryptedKeyShare"])
     shared = private_key.exchange(x25519.X25519PublicKey.from_public_bytes(blob[:32]))
-    plain = json.loads(AESGCM(_aead_key(shared, signer_id)).decrypt(blob[32:44], blob[44:], key_id.encode()))
+    aead = AESGCM(_aead_key(shared, signer_id))
+    plain = json.loads(aead.decrypt(blob[32:44], blob[44:], key_id.encode()))
     return plain["index"], int(plain["share"], 16), int(plain["fieldPrime"], 16)
 
 

@@ -66,7 +66,8 @@ def network_info(name: str) -> NetworkInfo:
                        details={"field": "network"})
     raise ApiError(400, f"network {name} is not supported by the simulator",
                    details={"field": "network",
-                            "supported": [*EVM_NETWORKS, *BITCOIN_HRP, *SOLANA_NETWORKS, *PSEUDO_NETWORKS]})
+                            "supported": [*EVM_NETWORKS, *BITCOIN_HRP, *SOLANA_NETWORKS,
+                                          *PSEUDO_NETWORKS]})
 
 
 def scheme_for_curve(curve: str) -> str:
@@ -74,4 +75,5 @@ def scheme_for_curve(curve: str) -> str:
         return ECDSA
     if curve == ED25519:
         return EDDSA
-    raise ApiError(400, f"curve {curve} is not supported by the simulator", details={"field": "curve"})
+    raise ApiError(400, f"curve {curve} is not supported by the simulator",
+                   details={"field": "curve"})

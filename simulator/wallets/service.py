@@ -23,7 +23,6 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 
 from simulator import errors
 from simulator.clock import iso8601
-from simulator.errors import ApiError
 from simulator.models import END_USER, Application, User
 from simulator.services.core import Core
 from simulator.services.identity import Caller
@@ -50,7 +49,8 @@ def _new_secret(core: Core, curve: str) -> tuple[int, str]:
 
 
 def create_key(core: Core, tx: Any, *, org_id: str, curve: str, owner_id: str = "",
-               delay_delegation: bool = False, name: str | None = None, created_by: str = "") -> Key:
+               delay_delegation: bool = False, name: str | None = None,
+               created_by: str = "") -> Key:
     secret, public_hex = _new_secret(core, curve)
     key = Key(id=core.new_id("key"), org_id=org_id, scheme=scheme_for_curve(curve), curve=curve,
               public_key=public_hex, owner_id=owner_id, delay_delegation=delay_delegation,
@@ -154,20 +154,24 @@ def create_wallet(core: Core, *, org_id: str, body: Mapping[str, Any], caller: C
     delegate_to = body.get("delegateTo")
     if caller is not None and _is_end_user(caller):
         if delegate_to and delegate_to != caller.user.id:
-            raise errors.bad_request("an end user can only create wallets for itself", field="delegateTo")
+            raise errors.bad_request("an end user can only create wallets for itself",
+                                     field="delegateTo")
         if delay:
-            raise errors.bad_request("delayDelegation is only for custodial wallets created by the org",
-                                     field="delayDelegation")
+            raise errors.bad_request(
+                "delayDelegation is only for custodial wallets created by the org",
+                field="delayDelegation")
         owner_id = caller.user.id
     elif delegate_to:
         if delay:
-            raise errors.bad_request("delegateTo and delayDelegation cannot be combined", field="delegateTo")
+            raise errors.bad_request("delegateTo and delayDelegation cannot be combined",
+                                     field="delegateTo")
         owner_id = _end_user(core, org_id, delegate_to).id
     with core.store.transaction() as tx:
         duplicate = _duplicate_wallet(core, org_id, body.get("externalId"))
         if duplicate is not None:
-            raise errors.conflict("Conflicting wallet with same externalId",
-                                  duplicate={"id": duplicate.id, "externalId": duplicate.external_id})
+            raise errors.conflict(
+                "Conflicting wallet with same externalId",
+                duplicate={"id": duplicate.id, "externalId": duplicate.external_id})
         key = _signing_key(core, tx, org_id, info, body.get("signingKey"), owner_id=owner_id,
                            delay=delay, created_by=caller.user.id if caller else owner_id)
         key_public = bytes.fromhex(key.public_key)
@@ -188,8 +192,9 @@ def _signing_key(core: Core, tx: Any, org_id: str, info: NetworkInfo, spec: Any,
         if key.owner_id != owner_id:
             raise errors.bad_request("signingKey belongs to another owner", field="signingKey.id")
         if (key.scheme, key.curve) != (info.scheme, info.curve):
-            raise errors.bad_request(f"key {key.id} ({key.scheme} {key.curve}) cannot be used on network "
-                                     f"{info.name}", field="signingKey.id")
+            raise errors.bad_request(
+                f"key {key.id} ({key.scheme} {key.curve}) cannot be used on network {info.name}",
+                field="signingKey.id")
         return key
     if isinstance(spec, Mapping):
         wanted = (spec.get("scheme", info.scheme), spec.get("curve", info.curve))
@@ -204,7 +209,8 @@ def create_standalone_key(core: Core, caller: Caller, body: Mapping[str, Any]) -
     """``POST /keys`` (SDK era)."""
     curve = body["curve"]
     if scheme_for_curve(curve) != body["scheme"]:
-        raise errors.bad_request(f"scheme {body['scheme']} does not match curve {curve}", field="scheme")
+        raise errors.bad_request(f"scheme {body['scheme']} does not match curve {curve}",
+                                 field="scheme")
     owner_id = caller.user.id if _is_end_user(caller) else ""
     delay = bool(body.get("delayDelegation")) and not owner_id
     if body.get("delegateTo") and not owner_id:
@@ -220,9 +226,11 @@ def delegate(core: Core, caller: Caller, key: Key, user_id: str) -> Key:
     with core.store.transaction() as tx:
         current: Key = tx.get(KEYS, key.id)
         if current.owner_id:
-            raise errors.bad_request("wallet has already been delegated; delegation is irreversible")
+            raise errors.bad_request(
+                "wallet has already been delegated; delegation is irreversible")
         if not current.delay_delegation:
-            raise errors.bad_request("only wallets created with delayDelegation: true can be delegated")
+            raise errors.bad_request(
+                "only wallets created with delayDelegation: true can be delegated")
         updated = replace(current, owner_id=target.id)
         tx.put(KEYS, key.id, updated)
     return updated
@@ -255,7 +263,8 @@ def _sign(key: Key, secret: int, digest: bytes | None, message: bytes | None,
             "encoded": "0x" + encoded.hex()}
 
 
-def _payload(key: Key, info: NetworkInfo | None, body: Mapping[str, Any]) -> tuple[bytes | None, bytes | None, bool]:
+def _payload(key: Key, info: NetworkInfo | None,
+             body: Mapping[str, Any]) -> tuple[bytes | None, bytes | None, bool]:
     """(digest to sign, message to sign, EVM encoding?) for a request body."""
     kind = body["kind"]
     # SDK-era key signatures name the chain family with ``blockchainKind`` ("Evm", …)
@@ -272,20 +281,23 @@ def _payload(key: Key, info: NetworkInfo | None, body: Mapping[str, Any]) -> tup
         if evm:
             return chains.eip191_hash(message), None, True
         where = f"network {info.name}" if info else "an ECDSA key without an EVM network"
-        raise errors.bad_request(f"Message signatures are not supported on {where}; sign a Hash instead",
-                                 field="kind")
+        raise errors.bad_request(
+            f"Message signatures are not supported on {where}; sign a Hash instead", field="kind")
     raise errors.bad_request(f"signature kind {kind} is not supported by the simulator "
                              f"(supported: {', '.join(SUPPORTED_KINDS)})", field="kind")
 
 
 def _only_network(core: Core, key: Key) -> str | None:
     """A key used by wallets of exactly one network signs ``/keys`` requests as that network."""
-    networks = {w.network for w in core.store.find(WALLETS, "org", key.org_id) if w.key_id == key.id}
+    networks = {w.network for w in core.store.find(WALLETS, "org", key.org_id)
+                if w.key_id == key.id}
     return networks.pop() if len(networks) == 1 else None
 
 
-def generate_signature(core: Core, caller: Caller, app: Application | None, key: Key,
-                       wallet: Wallet | None, body: Mapping[str, Any]) -> tuple[SignatureRequest, bool]:
+def generate_signature(
+    core: Core, caller: Caller, app: Application | None, key: Key, wallet: Wallet | None,
+    body: Mapping[str, Any],
+) -> tuple[SignatureRequest, bool]:
     """Sign synchronously; returns (request, created). Idempotent by ``externalId``."""
     what = f"wallet {wallet.id}" if wallet else f"key {key.id}"
     require_owner(core, caller, key, what, "sign")
@@ -294,14 +306,17 @@ def generate_signature(core: Core, caller: Caller, app: Application | None, key:
     network = wallet.network if wallet else body.get("network") or _only_network(core, key)
     info = network_info(network) if network else None
     if info is not None and (info.scheme, info.curve) != (key.scheme, key.curve):
-        raise errors.bad_request(f"network {info.name} does not use {key.curve} keys", field="network")
+        raise errors.bad_request(f"network {info.name} does not use {key.curve} keys",
+                                 field="network")
     digest, message, evm = _payload(key, info, body)
     external_id = body.get("externalId")
     with core.store.transaction() as tx:
         if external_id:
-            for existing in core.store.find(SIGNATURES, "org_external", (caller.org_id, external_id)):
-                if existing.key_id == key.id and existing.wallet_id == (wallet.id if wallet else None) \
-                        and existing.request_body == dict(body):
+            same_wallet_id = wallet.id if wallet else None
+            for existing in core.store.find(SIGNATURES, "org_external",
+                                            (caller.org_id, external_id)):
+                if (existing.key_id == key.id and existing.wallet_id == same_wallet_id
+                        and existing.request_body == dict(body)):
                     return existing, False
                 raise errors.conflict("Conflicting signature request with same externalId",
                                       duplicate={"id": existing.id, "externalId": external_id})
@@ -320,7 +335,8 @@ def generate_signature(core: Core, caller: Caller, app: Application | None, key:
     return request, True
 
 
-def get_signature(core: Core, key: Key, wallet: Wallet | None, signature_id: str) -> SignatureRequest:
+def get_signature(core: Core, key: Key, wallet: Wallet | None,
+                  signature_id: str) -> SignatureRequest:
     request: SignatureRequest | None = core.store.get(SIGNATURES, signature_id)
     if request is None or request.key_id != key.id or (wallet and request.wallet_id != wallet.id):
         raise errors.not_found("signature request not found", signatureId=signature_id)
@@ -350,7 +366,8 @@ def wallet_view(core: Core, wallet: Wallet, key: Key | None = None) -> dict[str,
     assert key is not None
     out: dict[str, Any] = {
         "id": wallet.id, "network": wallet.network,
-        "signingKey": {"id": key.id, "scheme": key.scheme, "curve": key.curve, "publicKey": key.public_key},
+        "signingKey": {"id": key.id, "scheme": key.scheme, "curve": key.curve,
+                       "publicKey": key.public_key},
         "status": wallet.status, "dateCreated": iso8601(wallet.date_created),
         "custodial": key.custodial, "tags": list(wallet.tags), "imported": False,
         "exported": key.exported,

@@ -40,7 +40,8 @@ def field_prime(curve: str) -> int:
 # -- Shamir ------------------------------------------------------------------------------
 def split(secret: int, *, threshold: int, count: int, prime: int,
           random_below: Callable[[int], int]) -> list[tuple[int, int]]:
-    """Shares (x, f(x)) for x = 1..count of a random polynomial of degree threshold−1, f(0)=secret."""
+    """Shares (x, f(x)) for x = 1..count of a random polynomial of degree threshold−1,
+    f(0)=secret."""
     coefficients = [secret % prime] + [random_below(prime) for _ in range(threshold - 1)]
     shares = []
     for x in range(1, count + 1):
@@ -146,8 +147,11 @@ def store_secret(core: Core, tx: Any, key_id: str, curve: str, secret: int) -> N
     _require_quorum(core)
     nodes = signers(core)
     prime = field_prime(curve)
+    def random_below(bound: int) -> int:
+        return int.from_bytes(core.random.token_bytes(80), "big") % bound
+
     for x, y in split(secret, threshold=threshold(core), count=len(nodes), prime=prime,
-                      random_below=lambda bound: int.from_bytes(core.random.token_bytes(80), "big") % bound):
+                      random_below=random_below):
         tx.put("key_shares", f"{key_id}/{x}", KeyShare(key_id=key_id, signer_index=x, value=y))
 
 
@@ -162,7 +166,8 @@ def with_secret(core: Core, key_id: str, curve: str, use: Callable[[int], T]) ->
         if len(shares) == threshold(core):
             break
     if len(shares) < threshold(core):
-        raise ApiError(503, "signer network unavailable: not enough key shares reachable; retry later",
+        raise ApiError(503,
+                       "signer network unavailable: not enough key shares reachable; retry later",
                        code="SignersUnavailable", headers={"Retry-After": "1"})
     return use(reconstruct(shares, field_prime(curve)))
 

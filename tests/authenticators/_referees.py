@@ -172,7 +172,7 @@ def reference_passkey_rules(response: dict[str, Any], *, stored_count: int = 0) 
             raise ValueError("trailing bytes after authenticator data")
     else:
         att = cbor.decode(unb64u(response["response"]["attestationObject"]))
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         for der in att["attStmt"].get("x5c", []):
             cert = x509.load_der_x509_certificate(der)
             if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
@@ -200,15 +200,21 @@ def check_challenge(received: str, issued: str) -> None:
         raise ValueError("challenge mismatch")
 
 
-def reference_key_registration(credential_info: dict[str, str], challenge: str) -> str:
-    """credentials.md §3.2 verifier procedure, verbatim. Returns the PEM on success."""
-    client_data = unb64u(credential_info["clientData"])
+def _key_client_data(encoded: str, expected_type: str, challenge: str) -> tuple[bytes, dict]:
+    """credentials.md §3.1 checks shared by §3.2 and §3.3: (raw bytes, parsed JSON)."""
+    client_data = unb64u(encoded)
     parsed = json.loads(client_data)
-    if parsed.get("type") != "key.create":
+    if parsed.get("type") != expected_type:
         raise ValueError("type")
     check_challenge(parsed["challenge"], challenge)
     if parsed.get("crossOrigin", False) is not False:
         raise ValueError("crossOrigin")
+    return client_data, parsed
+
+
+def reference_key_registration(credential_info: dict[str, str], challenge: str) -> str:
+    """credentials.md §3.2 verifier procedure, verbatim. Returns the PEM on success."""
+    client_data, parsed = _key_client_data(credential_info["clientData"], "key.create", challenge)
     attestation = json.loads(unb64u(credential_info["attestationData"]))
     pem = attestation["publicKey"]
     public_key = serialization.load_pem_public_key(pem.replace("\\n", "\n").encode())
@@ -232,12 +238,6 @@ def reference_key_registration(credential_info: dict[str, str], challenge: str) 
 
 def reference_key_assertion(assertion: dict[str, str], challenge: str, pem: str) -> None:
     """credentials.md §3.3."""
-    client_data = unb64u(assertion["clientData"])
-    parsed = json.loads(client_data)
-    if parsed.get("type") != "key.get":
-        raise ValueError("type")
-    check_challenge(parsed["challenge"], challenge)
-    if parsed.get("crossOrigin", False) is not False:
-        raise ValueError("crossOrigin")
+    client_data, _ = _key_client_data(assertion["clientData"], "key.get", challenge)
     public_key = serialization.load_pem_public_key(pem.replace("\\n", "\n").encode())
     verify_signature(public_key, unb64u(assertion["signature"]), client_data)

@@ -51,7 +51,8 @@ def test_group_rules_and_pagination(sim: Simulator, sa: DfnsApi) -> None:
     first = ok(sa.request("GET", "/auth/user-groups?limit=3"))
     rest = ok(sa.request("GET", f"/auth/user-groups?limit=3&paginationToken={first['nextPageToken']}"))
     assert len(first["items"]) == 3 and len(rest["items"]) == 1 and "nextPageToken" not in rest
-    gid = first["items"][0]["id"]
+    # ids are random, so pick a group whose rename to "g3" really collides with another one
+    gid = next(g["id"] for g in first["items"] + rest["items"] if g["name"] != "g3")
     assert error(sa.signed("POST", f"/auth/user-groups/{gid}/members", {"userIds": ["us-nope"]})) == (
         404, "user not found")
     assert error(sa.signed("POST", "/auth/user-groups/ug-nope/members", {"userIds": ["us-nope"]})) == (

@@ -17,7 +17,13 @@ from hypothesis import strategies as st
 from scenarios.client import DfnsApi, delegated_login, ok, register_delegated, service_account_api
 from simulator import Simulator, models
 from simulator.persistence import codec
-from simulator.persistence.codec import StateFormatError, decode_value, dump_state, encode_value, load_state
+from simulator.persistence.codec import (
+    StateFormatError,
+    decode_value,
+    dump_state,
+    encode_value,
+    load_state,
+)
 from simulator.verification.public_keys import VerifyingKey
 from virtual_authenticators import KeyAuthenticator
 
@@ -25,7 +31,8 @@ KEYS = [
     VerifyingKey.from_key(ec.generate_private_key(ec.SECP256R1()).public_key()),
     VerifyingKey.from_key(ec.generate_private_key(ec.SECP256K1()).public_key()),
     VerifyingKey.from_key(ed25519.Ed25519PrivateKey.generate().public_key()),
-    VerifyingKey.from_key(rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()),
+    VerifyingKey.from_key(
+        rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()),
 ]
 
 scalars = st.one_of(
@@ -38,7 +45,8 @@ values = st.recursive(
         st.lists(inner, max_size=4),
         st.tuples(inner, inner),
         st.dictionaries(st.text(max_size=8), inner, max_size=4),
-        st.dictionaries(st.one_of(st.integers(), st.tuples(st.text(max_size=3))), inner, max_size=3),
+        st.dictionaries(st.one_of(st.integers(), st.tuples(st.text(max_size=3))), inner,
+                        max_size=3),
     ),
     max_leaves=12,
 )
@@ -75,12 +83,14 @@ def _strategy(hint: Any) -> st.SearchStrategy:
 
 def entity_classes() -> list[type]:
     return [v for v in vars(models).values()
-            if isinstance(v, type) and dataclasses.is_dataclass(v) and v.__module__ == models.__name__]
+            if isinstance(v, type) and dataclasses.is_dataclass(v)
+            and v.__module__ == models.__name__]
 
 
 def entity_strategy(cls: type) -> st.SearchStrategy:
     hints = typing.get_type_hints(cls)
-    return st.builds(cls, **{f.name: _strategy(hints[f.name]) for f in dataclasses.fields(cls) if f.init})
+    return st.builds(cls, **{f.name: _strategy(hints[f.name])
+                             for f in dataclasses.fields(cls) if f.init})
 
 
 entities = st.one_of(*[entity_strategy(cls) for cls in entity_classes()])
@@ -93,11 +103,12 @@ def same(a: Any, b: Any) -> bool:
     if isinstance(a, float):
         return math.copysign(1, a) == math.copysign(1, b) and a == b
     if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict):
         return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
     if isinstance(a, VerifyingKey):
-        return a.spki_der == b.spki_der and a.key_type == b.key_type and a.fingerprint == b.fingerprint
+        return (a.spki_der == b.spki_der and a.key_type == b.key_type
+                and a.fingerprint == b.fingerprint)
     if dataclasses.is_dataclass(a):
         return all(same(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))
     return bool(a == b)

@@ -16,7 +16,14 @@ from typing import Any
 
 import httpx
 
-from scenarios.client import DfnsApi, delegated_login, login, ok, register_delegated, service_account_api
+from scenarios.client import (
+    DfnsApi,
+    delegated_login,
+    login,
+    ok,
+    register_delegated,
+    service_account_api,
+)
 from virtual_authenticators import KeyAuthenticator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,7 +82,8 @@ def test_kill_9_and_restart_keeps_everything(tmp_path: Path) -> None:
                 "credentialInfo": second.register(challenge)["credentialInfo"]}))
             before_users = ok(sa.request("GET", "/auth/users"))["items"]
             before_creds = ok(user.request("GET", "/auth/credentials"))["items"]
-            code = ok(user.signed("POST", "/auth/credentials/code", {"expiration": time.time() + 55}))
+            code = ok(user.signed("POST", "/auth/credentials/code",
+                                  {"expiration": time.time() + 55}))
         # kill -9 right after the last acknowledged write
 
     with serve(state, boot_file) as (_, boot_again):
@@ -104,13 +112,15 @@ def test_two_servers_on_one_file_share_state_and_single_use(tmp_path: Path) -> N
 
     state = tmp_path / "shared.db"
     device = KeyAuthenticator()
-    with serve(state, tmp_path / "a.json") as (_, boot_a), serve(state, tmp_path / "b.json") as (_, boot_b):
+    with (serve(state, tmp_path / "a.json") as (_, boot_a),
+          serve(state, tmp_path / "b.json") as (_, boot_b)):
         assert boot_b["serviceAccount"] == boot_a["serviceAccount"]
         with httpx.Client(base_url=boot_a["baseUrl"], timeout=30) as a, \
                 httpx.Client(base_url=boot_b["baseUrl"], timeout=30) as b:
             register_delegated(service_account_api(a, boot_a), "shared@example.com", device)
-            challenge = ok(DfnsApi(a).request("POST", "/auth/login/init",
-                                              {"username": "shared@example.com", "orgId": boot_a["orgId"]}))
+            challenge = ok(DfnsApi(a).request(
+                "POST", "/auth/login/init",
+                {"username": "shared@example.com", "orgId": boot_a["orgId"]}))
             token = ok(DfnsApi(b).request("POST", "/auth/login", {
                 "challengeIdentifier": challenge["challengeIdentifier"],
                 "firstFactor": device.sign(challenge)}))["token"]
@@ -121,11 +131,13 @@ def test_two_servers_on_one_file_share_state_and_single_use(tmp_path: Path) -> N
                 statuses: list[int] = []
                 barrier = threading.Barrier(4)
 
-                def redeem(base: str) -> None:
+                def redeem(base: str, barrier: threading.Barrier = barrier,
+                           statuses: list[int] = statuses, code: str = code) -> None:
                     with httpx.Client(base_url=base, timeout=30) as http:
                         barrier.wait()
-                        statuses.append(http.post("/auth/credentials/code/init",
-                                                  json={"code": code, "credentialKind": "Key"}).status_code)
+                        response = http.post("/auth/credentials/code/init",
+                                             json={"code": code, "credentialKind": "Key"})
+                        statuses.append(response.status_code)
 
                 threads = [threading.Thread(target=redeem, args=(base,))
                            for base in (boot_a["baseUrl"], boot_b["baseUrl"]) * 2]

@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 
-from scenarios.client import DfnsApi, delegated_login, login, ok, register_delegated, service_account_api
+from scenarios.client import (
+    DfnsApi,
+    delegated_login,
+    login,
+    ok,
+    register_delegated,
+    service_account_api,
+)
 from simulator import Simulator
 from simulator.models import Code, User
 from simulator.persistence.sqlite_store import SqliteStore
@@ -148,7 +155,8 @@ def test_simulator_on_sqlite_reopens_with_everything(tmp_path: Path) -> None:
     with again.client() as http:
         user = DfnsApi(http).as_(token, device)
         assert ok(user.request("GET", "/auth/credentials"))["items"][0]["kind"] == "Key"
-        assert login(DfnsApi(http), org_id=boot["orgId"], username="persist@example.com", device=device)
+        assert login(DfnsApi(http), org_id=boot["orgId"], username="persist@example.com",
+                     device=device)
         sa = service_account_api(http, again.bootstrap())
         assert ok(sa.request("GET", "/auth/users"))["items"]
 
@@ -163,7 +171,8 @@ def test_cleared_file_gets_a_fresh_org_and_bootstrap(tmp_path: Path) -> None:
     assert again.bootstrap()["serviceAccount"]["userId"] != old["serviceAccount"]["userId"]
 
 
-def test_sqlite_simulator_through_both_doors(door: Any, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+def test_sqlite_simulator_through_both_doors(door: Any, tmp_path: Path,
+                                            request: pytest.FixtureRequest) -> None:
     # the door fixture drives `sim`; mount a sqlite simulator the same way
     sim = Simulator(store=SqliteStore(tmp_path / "d.db"))
     boot = sim.bootstrap()

@@ -21,7 +21,7 @@ from simulator.verification import RelyingParty
 CHALLENGE = "Y2gtM2txN2MtOGExZHQtOXIwbTVtMmg0ZTZsM3A3cQ"
 RP = RelyingParty(rp_id="app.example.com", origin="https://app.example.com")
 USER_ID = "us-2ba0h-lvp2q-8v1860pcj1bh5irf"
-NOW = dt.datetime(2025, 6, 1, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
 
 _P256 = ec.derive_private_key(int.from_bytes(hashlib.sha256(b"t-p256").digest(), "big"),
                               ec.SECP256R1())
@@ -80,7 +80,8 @@ def key_attestation(private: Any = _P256, *, cd: bytes | None = None, pem: str |
     att: dict[str, Any] = {"publicKey": pem, "signature": sig.hex()}
     if algorithm is not None:
         att["algorithm"] = algorithm
-    return {"credId": "cred-1", "clientData": b64(cd), "attestationData": b64(json.dumps(att).encode())}
+    return {"credId": "cred-1", "clientData": b64(cd),
+            "attestationData": b64(json.dumps(att).encode())}
 
 
 def key_assertion(private: Any = _P256, *, cd: bytes | None = None, tamper: bool = False,
@@ -181,8 +182,8 @@ def att_cert(*, private: Any = ATT_KEY, ou: str = "Authenticator Attestation", c
     builder = (
         x509.CertificateBuilder().subject_name(name).issuer_name(name)
         .public_key(private.public_key()).serial_number(1234)
-        .not_valid_before(not_before or dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc))
-        .not_valid_after(not_after or dt.datetime(2040, 1, 1, tzinfo=dt.timezone.utc))
+        .not_valid_before(not_before or dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+        .not_valid_after(not_after or dt.datetime(2040, 1, 1, tzinfo=dt.UTC))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
     )
     if aaguid is not None:

@@ -171,7 +171,7 @@ def test_packed_x5c_empty_or_garbage() -> None:
 
 def test_packed_cert_not_yet_valid_and_wrong_ou() -> None:
     import datetime as dt
-    early = h.att_cert(not_before=dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc))
+    early = h.att_cert(not_before=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
     for cert in (early, h.att_cert(ou="Something Else")):
         _raises(400, E.INVALID_ATTESTATION, _reg,
                 h.passkey_registration(fmt="packed", stmt_builder=h.packed_full(cert)))

@@ -20,7 +20,8 @@ from simulator.verification.key_kinds import fingerprint_message
 
 from .helpers import b64
 
-PEM_A = ("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAA6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=\n"
+PEM_A = ("-----BEGIN PUBLIC KEY-----\n"
+         "MCowBQYDK2VwAyEAA6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=\n"
          "-----END PUBLIC KEY-----\n")
 CD_A = ("eyJjaGFsbGVuZ2UiOiJZMmd0TTJ0eE4yTXRPR0V4WkhRdE9YSXdiVFZ0TW1nMFpUWnNNM0EzY1EiLCJjcm9zc09y"
         "aWdpbiI6ZmFsc2UsIm9yaWdpbiI6Imh0dHBzOi8vYXBwLmV4YW1wbGUuY29tIiwidHlwZSI6ImtleS5jcmVhdGUifQ")
@@ -33,14 +34,17 @@ CH_A = "Y2gtM2txN2MtOGExZHQtOXIwbTVtMmg0ZTZsM3A3cQ"
 CD_B = ("eyJ0eXBlIjoia2V5LmdldCIsImNoYWxsZW5nZSI6IlkyZ3ROWFJ4TW0wdE5HczRjR1l0T0hNemJqRmpOMlV5WWps"
         "Mk1IZzBjZyIsIm9yaWdpbiI6Imh0dHBzOi8vYXBwLmV4YW1wbGUuY29tIiwiY3Jvc3NPcmlnaW4iOmZhbHNlfQ")
 CH_B = "Y2gtNXRxMm0tNGs4cGYtOHMzbjFjN2UyYjl2MHg0cg"
-PEM_C = ("-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEvUcnJLk8cXXv1N0r88b8mkGA00Dm\n"
+PEM_C = ("-----BEGIN PUBLIC KEY-----\n"
+         "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEvUcnJLk8cXXv1N0r88b8mkGA00Dm\n"
          "UxSmUm07dXG9+Dukef6oHkOWBfvunMWKz6r4bqxRBAf3xqVPcg4cZhj9uQ==\n-----END PUBLIC KEY-----\n")
 RP_D = RelyingParty(rp_id="app.example.com", origin="https://app.example.com")
 ATT_D = "o2NmbXRkbm9uZWdhdHRTdG10oGhhdXRoRGF0YViUKAWYKbEFHwTvAxGQZ8DOCeBSd2EokPjgh08djs4a4DRFAAAAAAAAAAAAAAAAAAAAAAAAAAAAEF0Hoo1qAZ1ja-vdBuKkE_OlAQIDJiABIVggWHsQ1zMgJN_Cvjo2dAuZ61Ih0ItuJcavtDf1P1St0hwiWCB-PV8TAJ73lCrpsnuK-s-D2AHJtPWXd-zVjp965RO2-Q"  # noqa: E501
-CDJ_D = ('{"type":"webauthn.create","challenge":"WTJndE4yWjNNbVF0TVdzNWMyVXRPSEEwY2paME1HMHpZekpvTlc0'
-         'eGNR","origin":"https://app.example.com","crossOrigin":false}')
-CDJ_D_GET = ('{"type":"webauthn.get","challenge":"WTJndE5HZHJPSG90TUhFeWQyMHRPV1EyWWpGdU5YUTNjak41T0d'
-             'VeWRR","origin":"https://app.example.com","crossOrigin":false}')
+CDJ_D = ('{"type":"webauthn.create",'
+         '"challenge":"WTJndE4yWjNNbVF0TVdzNWMyVXRPSEEwY2paME1HMHpZekpvTlc0eGNR",'
+         '"origin":"https://app.example.com","crossOrigin":false}')
+CDJ_D_GET = ('{"type":"webauthn.get",'
+             '"challenge":"WTJndE5HZHJPSG90TUhFeWQyMHRPV1EyWWpGdU5YUTNjak41T0dVeWRR",'
+             '"origin":"https://app.example.com","crossOrigin":false}')
 
 
 def test_example_a_registration() -> None:
@@ -73,7 +77,8 @@ def test_example_b_assertion() -> None:
 def test_example_c_p256_der_and_raw() -> None:
     key = load_public_key_pem(PEM_C)
     assert key.fingerprint == "SHA256:rVXwK1mebbDYyaNSxUQOE/XPU6DaNhmuz4j5IpJT7P0"
-    der = "MEUCIQDR25633x-wKZZSvULneZntX54Zgh7SRiv_4K4QpyFp2AIgNDAL2b6AQRzSqCYlUcQI1QR1_VLzdGxaseTn4ipy9b4"
+    der = ("MEUCIQDR25633x-wKZZSvULneZntX54Zgh7SRiv_4K4QpyFp2AIgNDAL2b6AQRzSqCYlUcQI1QR1_VLzdGxas"
+           "eTn4ipy9b4")
     raw = bytes.fromhex("d1db9eb7df1fb0299652bd42e77999ed5f9e19821ed2462bffe0ae10a72169d834300bd9"
                         "be80411cd2a8262551c408d50475fd52f3746c5ab1e4e7e22a72f5be")
     for sig in (der, b64(raw), base64.b64encode(base64.urlsafe_b64decode(der + "=")).decode()):
@@ -96,8 +101,8 @@ def test_example_d_registration_and_assertion() -> None:
     count = verify_passkey_assertion(
         {"credId": "XQeijWoBnWNr690G4qQT8w", "clientData": b64(CDJ_D_GET.encode()),
          "authenticatorData": "KAWYKbEFHwTvAxGQZ8DOCeBSd2EokPjgh08djs4a4DQFAAAAAQ",
-         "signature": "MEUCIQDlF-zGUTGHzic3YxknI6S7WRauW-rWnJPF0LIcESZsJgIgX8jSySlyBJCsQNblxAEuOxA41V"
-                      "dreBRleThdzZLTwdY",
+         "signature": ("MEUCIQDlF-zGUTGHzic3YxknI6S7WRauW-rWnJPF0LIcESZsJgIgX8jSySlyBJCsQNblxAE"
+                       "uOxA41VdreBRleThdzZLTwdY"),
          "userHandle": "dXMtMmJhMGgtbHZwMnEtOHYxODYwcGNqMWJoNWlyZg"},
         challenge="Y2gtNGdrOHotMHEyd20tOWQ2YjFuNXQ3cjN5OGUydQ", relying_parties=[RP_D],
         public_key=reg.public_key, cose_alg=reg.cose_alg, stored_sign_count=reg.sign_count,
@@ -109,8 +114,10 @@ def test_docs_cross_check_client_data_hashes() -> None:
     docs = ('{"challenge":"Y2gtNzloaHQtbXJlb2stOGFwOHFtMmVpZWZ0amxhZw","crossOrigin":false,'
             '"origin":"https://app.dfns.ninja","type":"key.create"}')
     sdk = '{"challenge":"Y2gtNzloaHQtbXJlb2stOGFwOHFtMmVpZWZ0amxhZw","type":"key.create"}'
-    for text, expected in ((docs, "db3828fcdf1782726a7c0c3977679be5fa5a69efa87b295a31b3579a0149edf3"),
-                           (sdk, "cba00cc2224e76aa12e42cd0e30a1a73e5525ed0dccb7e29e709fee3a1e98dec")):
+    for text, expected in (
+        (docs, "db3828fcdf1782726a7c0c3977679be5fa5a69efa87b295a31b3579a0149edf3"),
+        (sdk, "cba00cc2224e76aa12e42cd0e30a1a73e5525ed0dccb7e29e709fee3a1e98dec"),
+    ):
         cd = decode_client_data(b64(text.encode()))
         assert hashlib.sha256(cd.raw).hexdigest() == expected
 
@@ -126,7 +133,7 @@ def test_example_f_recovery_challenge() -> None:
         "credId": "A", "clientData": "B", "attestationData": "C"}}}
     challenge = ("eyJmaXJzdEZhY3RvckNyZWRlbnRpYWwiOnsiY3JlZGVudGlhbEtpbmQiOiJLZXkiLCJjcmVkZW50aWFsS"
                  "W5mbyI6eyJjcmVkSWQiOiJBIiwiY2xpZW50RGF0YSI6IkIiLCJhdHRlc3RhdGlvbkRhdGEiOiJDIn19fQ")
-    cd = decode_client_data(b64(('{"type":"key.get","challenge":"%s"}' % challenge).encode()))
+    cd = decode_client_data(b64(f'{{"type":"key.get","challenge":"{challenge}"}}'.encode()))
     assert recovery_challenge_matches(cd, new_credentials)
     other = {"firstFactorCredential": {**new_credentials["firstFactorCredential"],
                                        "credentialKind": "Fido2"}}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -99,7 +100,8 @@ def test_mutated_attestation_object_bytes(blob: bytes, flip: int) -> None:
     raw = bytearray(base64.urlsafe_b64decode(base["attestationData"] + "=="))
     raw[flip % len(raw)] ^= 0xFF
     for att in (bytes(raw), bytes(raw[: flip % len(raw)]) + blob, blob):
-        _only_api_errors(lambda: _call("pk_reg", _mutate(base, "attestationData", h.b64(att))))
+        _only_api_errors(lambda att=att: _call("pk_reg", _mutate(base, "attestationData",
+                                                               h.b64(att))))
 
 
 @FUZZ

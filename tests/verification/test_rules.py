@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -123,7 +124,7 @@ CASES: dict[str, tuple[int, str, Callable[[VerificationPolicy], Any]]] = {
         h.passkey_registration(fmt="packed", stmt_builder=h.packed_full(signer=P256)))),
     "fido2.attestation.packed.validity": (400, E.INVALID_ATTESTATION, pk_reg(
         h.passkey_registration(fmt="packed", stmt_builder=h.packed_full(h.att_cert(
-            not_after=dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)))))),
+            not_after=dt.datetime(2024, 1, 1, tzinfo=dt.UTC)))))),
     "fido2.attestation.packed.certificate": (400, E.INVALID_ATTESTATION, pk_reg(
         h.passkey_registration(fmt="packed", stmt_builder=h.packed_full(h.att_cert(ca=True))))),
     "fido2.attestation.packed.aaguid": (400, E.INVALID_ATTESTATION, pk_reg(

@@ -23,7 +23,8 @@ def end_user(sa: DfnsApi, bootstrap: dict[str, Any], username: str,
 
 
 def verify_ecdsa(public_key_hex: str, digest: bytes, signature: dict[str, Any]) -> None:
-    public = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256K1(), bytes.fromhex(public_key_hex))
+    public = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256K1(),
+                                                          bytes.fromhex(public_key_hex))
     der = encode_dss_signature(int(signature["r"], 16), int(signature["s"], 16))
     public.verify(der, digest, ec.ECDSA(Prehashed(hashes.SHA256())))
 

@@ -25,19 +25,23 @@ def _keccak(data: bytes) -> bytes:
     return keccak.new(digest_bits=256, data=data).digest()
 
 
-def test_end_user_wallet_signature_verifies_with_public_key(sa: DfnsApi, bootstrap: dict, sim: Simulator) -> None:
+def test_end_user_wallet_signature_verifies_with_public_key(sa: DfnsApi, bootstrap: dict,
+                                                            sim: Simulator) -> None:
     user, registered = end_user(sa, bootstrap, "alice@example.com")
     wallet = registered["wallets"][0]
     assert registered["authentication"]["token"]
-    assert wallet["custodial"] is False and wallet["network"] == "EthereumSepolia" and wallet["name"] == "main"
+    assert wallet["custodial"] is False
+    assert wallet["network"] == "EthereumSepolia" and wallet["name"] == "main"
     # the address is keccak-256 of the uncompressed key, computed here independently
     public = ec.EllipticCurvePublicKey.from_encoded_point(
         ec.SECP256K1(), bytes.fromhex(wallet["signingKey"]["publicKey"]))
-    raw = public.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    raw = public.public_bytes(serialization.Encoding.X962,
+                              serialization.PublicFormat.UncompressedPoint)
     assert wallet["address"] == "0x" + _keccak(raw[1:])[-20:].hex()
     # the end user received the default end-user permission
     info = ok(sa.request("GET", f"/auth/users/{registered['user']['id']}"))
-    assert permissions.DEFAULT_END_USER in [a["permissionName"] for a in info["permissionAssignments"]]
+    assigned = [a["permissionName"] for a in info["permissionAssignments"]]
+    assert permissions.DEFAULT_END_USER in assigned
 
     signed = ok(sign_hash(user, wallet["id"], DIGEST))
     assert signed["status"] == "Signed" and signed["walletId"] == wallet["id"]
@@ -60,20 +64,24 @@ def test_end_user_wallet_signature_verifies_with_public_key(sa: DfnsApi, bootstr
     listed = ok(user.request("GET", f"/wallets/{wallet['id']}/signatures"))
     assert {i["id"] for i in listed["items"]} == {signed["id"], msg["id"]}
     key_id = wallet["signingKey"]["id"]
-    assert ok(user.request("GET", f"/keys/{key_id}/signatures/{signed['id']}"))["id"] == signed["id"]
+    fetched = ok(user.request("GET", f"/keys/{key_id}/signatures/{signed['id']}"))
+    assert fetched["id"] == signed["id"]
 
 
 def test_service_account_custodial_wallet(sa: DfnsApi) -> None:
-    wallet = ok(sa.signed("POST", "/wallets", {"network": "Bitcoin", "name": "treasury", "tags": ["t1"]}))
+    wallet = ok(sa.signed("POST", "/wallets",
+                          {"network": "Bitcoin", "name": "treasury", "tags": ["t1"]}))
     assert wallet["custodial"] is True and wallet["tags"] == ["t1"]
     assert wallet["address"] == chains.segwit_v0_address(
         "bc", chains.hash160(bytes.fromhex(wallet["signingKey"]["publicKey"])))
     key_id = wallet["signingKey"]["id"]
-    signed = ok(sa.signed("POST", f"/keys/{key_id}/signatures", {"kind": "Hash", "hash": DIGEST.hex()}))
+    signed = ok(sa.signed("POST", f"/keys/{key_id}/signatures",
+                          {"kind": "Hash", "hash": DIGEST.hex()}))
     verify_ecdsa(wallet["signingKey"]["publicKey"], DIGEST, signed["signature"])
     assert signed["keyId"] == key_id and "walletId" not in signed
     key = ok(sa.request("GET", f"/keys/{key_id}"))
-    assert key["wallets"] == [{"id": wallet["id"], "network": "Bitcoin"}] and key["custodial"] is True
+    assert key["wallets"] == [{"id": wallet["id"], "network": "Bitcoin"}]
+    assert key["custodial"] is True
     assert ok(sa.request("GET", f"/wallets/{wallet['id']}")) == wallet
 
 
@@ -107,7 +115,8 @@ def test_signature_idempotency_by_external_id(sa: DfnsApi) -> None:
     assert again == first and first["externalId"] == "pay-1"
     clash = sign_hash(sa, wallet["id"], hashlib.sha256(b"other").digest(), externalId="pay-1")
     assert error(clash) == (409, "Conflicting signature request with same externalId")
-    assert clash.json()["error"]["details"]["duplicate"] == {"id": first["id"], "externalId": "pay-1"}
+    assert clash.json()["error"]["details"]["duplicate"] == {"id": first["id"],
+                                                             "externalId": "pay-1"}
     assert len(ok(sa.request("GET", f"/wallets/{wallet['id']}/signatures"))["items"]) == 1
     # wallets are idempotent by externalId too
     ok(sa.signed("POST", "/wallets", {"network": "Ethereum", "externalId": "w-1"}))
@@ -140,15 +149,18 @@ def test_end_user_creates_own_wallet(sa: DfnsApi, bootstrap: dict, sim: Simulato
     alice, reg = end_user(sa, bootstrap, "alice@example.com", wallets=[])
     user_id = reg["user"]["id"]
     denied = alice.signed("POST", "/wallets", {"network": "EthereumSepolia"})
-    assert error(denied) == (403, f"EndUser {user_id} is not authorized to perform operation (Wallets:Create)")
+    assert error(denied) == (
+        403, f"EndUser {user_id} is not authorized to perform operation (Wallets:Create)")
     # an org admin grants Wallets:Create to the end user
     grant = permissions.create_permission(sim.core, org_id=sim.org_id, name="EndUserWallets",
                                           operations=("Wallets:Create",))
     permissions.assign(sim.core, permission=grant, identity_id=user_id, identity_kind="User")
     wallet = ok(alice.signed("POST", "/wallets", {"network": "EthereumSepolia"}))
     assert wallet["custodial"] is False
-    verify_ecdsa(wallet["signingKey"]["publicKey"], DIGEST, ok(sign_hash(alice, wallet["id"], DIGEST))["signature"])
-    other = alice.signed("POST", "/wallets", {"network": "Ethereum", "delegateTo": "us-someone-else"})
+    verify_ecdsa(wallet["signingKey"]["publicKey"], DIGEST,
+                 ok(sign_hash(alice, wallet["id"], DIGEST))["signature"])
+    other = alice.signed("POST", "/wallets",
+                         {"network": "Ethereum", "delegateTo": "us-someone-else"})
     assert error(other) == (400, "an end user can only create wallets for itself")
 
 
@@ -161,11 +173,13 @@ def test_signer_outage_then_recovery(sa: DfnsApi, sim: Simulator) -> None:
                  ok(sign_hash(sa, wallet["id"], DIGEST))["signature"])  # 3 of 5 still sign
     set_signer_available(sim.core, 5, False)
     down = sign_hash(sa, wallet["id"], DIGEST, externalId="retry-me")
-    assert error(down) == (503, "signer network unavailable: 2 of 5 signers reachable, 3 required; retry later")
+    assert error(down) == (
+        503, "signer network unavailable: 2 of 5 signers reachable, 3 required; retry later")
     assert down.headers["retry-after"] == "1"
     assert error(sa.signed("POST", "/wallets", {"network": "Solana"}))[0] == 503
     listed = ok(sa.request("GET", f"/wallets/{wallet['id']}/signatures"))["items"]
-    assert len(listed) == 1 and len(ok(sa.request("GET", "/wallets"))["items"]) == 1  # nothing half-written
+    # nothing half-written
+    assert len(listed) == 1 and len(ok(sa.request("GET", "/wallets"))["items"]) == 1
     set_signer_available(sim.core, 5, True)
     retried = ok(sign_hash(sa, wallet["id"], DIGEST, externalId="retry-me"))
     verify_ecdsa(wallet["signingKey"]["publicKey"], DIGEST, retried["signature"])
@@ -197,7 +211,8 @@ def test_delegate_delay_delegation_wallet(sa: DfnsApi, bootstrap: dict) -> None:
     assert error(sa.signed("POST", f"/wallets/{later['id']}/delegate",
                            {"userId": bootstrap["serviceAccount"]["userId"]})) == (
         400, "wallets can only be delegated to end users")
-    assert error(sa.signed("POST", f"/wallets/{later['id']}/delegate", {"userId": "us-nobody"})) == (
+    nobody = sa.signed("POST", f"/wallets/{later['id']}/delegate", {"userId": "us-nobody"})
+    assert error(nobody) == (
         404, "user not found")
     assert ok(sa.signed("POST", f"/wallets/{later['id']}/delegate", {"userId": user_id})) == {
         "walletId": later["id"], "status": "Delegated"}
@@ -217,7 +232,8 @@ def test_delegate_delay_delegation_wallet(sa: DfnsApi, bootstrap: dict) -> None:
     ({}, "network is required"),
     ({"network": "Ethereum", "delegateTo": "us-x", "delayDelegation": True},
      "delegateTo and delayDelegation cannot be combined"),
-    ({"network": "Ethereum", "signingKey": {"curve": "ed25519"}}, "network Ethereum uses ECDSA secp256k1 keys"),
+    ({"network": "Ethereum", "signingKey": {"curve": "ed25519"}},
+     "network Ethereum uses ECDSA secp256k1 keys"),
 ])
 def test_create_wallet_rejections(sa: DfnsApi, body: dict, message: str) -> None:
     assert error(sa.signed("POST", "/wallets", body)) == (400, message)
@@ -232,19 +248,23 @@ def test_signature_rejections(sa: DfnsApi) -> None:
         (path, {"kind": "Hash", "hash": "0xzz"}, (400, "invalid hash: expected hex")),
         (path, {"kind": "Hash"}, (400, "invalid hash: expected 32 bytes as hex")),
         (path, {"kind": "Transaction", "transaction": "0x00"},
-         (400, "signature kind Transaction is not supported by the simulator (supported: Hash, Message)")),
+         (400, "signature kind Transaction is not supported by the simulator"
+               " (supported: Hash, Message)")),
         (path, {"hash": DIGEST.hex()}, (400, "kind is required")),
         (f"/wallets/{btc['id']}/signatures", {"kind": "Message", "message": "0x00"},
          (400, "Message signatures are not supported on network Bitcoin; sign a Hash instead")),
-        ("/wallets/wa-missing/signatures", {"kind": "Hash", "hash": DIGEST.hex()}, (404, "wallet not found")),
-        ("/keys/key-missing/signatures", {"kind": "Hash", "hash": DIGEST.hex()}, (404, "key not found")),
+        ("/wallets/wa-missing/signatures", {"kind": "Hash", "hash": DIGEST.hex()},
+         (404, "wallet not found")),
+        ("/keys/key-missing/signatures", {"kind": "Hash", "hash": DIGEST.hex()},
+         (404, "key not found")),
     ]
     for target, body, expected in cases:
         assert error(sa.signed("POST", target, body)) == expected, body
     unsigned = sa.request("POST", path, {"kind": "Hash", "hash": DIGEST.hex()})
     assert error(unsigned) == (403, "user action signature is missing or invalid")
     assert error(sa.request("GET", f"{path}/sig-missing")) == (404, "signature request not found")
-    assert error(sa.request("GET", "/wallets?limit=0")) == (400, "invalid limit: must be between 1 and 1000")
+    assert error(sa.request("GET", "/wallets?limit=0")) == (
+        400, "invalid limit: must be between 1 and 1000")
 
 
 def test_pagination(sa: DfnsApi) -> None:
@@ -258,6 +278,8 @@ def test_pagination(sa: DfnsApi) -> None:
 
 def test_missing_permission_names_operation(sa: DfnsApi, bootstrap: dict) -> None:
     alice, reg = end_user(sa, bootstrap, "alice@example.com")
-    denied = alice.signed("POST", f"/wallets/{reg['wallets'][0]['id']}/delegate", {"userId": reg["user"]["id"]})
+    denied = alice.signed("POST", f"/wallets/{reg['wallets'][0]['id']}/delegate",
+                          {"userId": reg["user"]["id"]})
     assert error(denied) == (
-        403, f"EndUser {reg['user']['id']} is not authorized to perform operation (Wallets:Delegate)")
+        403,
+        f"EndUser {reg['user']['id']} is not authorized to perform operation (Wallets:Delegate)")

@@ -6,7 +6,8 @@ Certificate chains are never validated against roots (credentials.md §8.1).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from simulator.errors import INVALID_ATTESTATION
 

@@ -6,7 +6,8 @@ be a map, which the caller has already checked.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..policy import VerificationPolicy
 from .base import StatementInput

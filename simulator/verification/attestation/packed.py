@@ -6,7 +6,8 @@ extension); chains are not validated to a root, by design (credentials.md §8.1)
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
