@@ -103,6 +103,24 @@ class Identity:
             "firstFactor": self.device.sign(challenge)}, self.auth)
 
 
+def process_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) a server process has used so far; None off Linux."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_us(before: float | None, after: float | None, count: int) -> float | None:
+    return None if before is None or after is None or not count else (after - before) / count * 1e6
+
+
+def _median(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return round(statistics.median(known), 1) if known else None
+
+
 def _payload() -> str:
     return json.dumps({"expiration": int((time.time() + 55) * 1000)}, separators=(",", ":"))
 
@@ -148,14 +166,19 @@ def p2(tmp: Path, quick: bool, generators: int) -> dict[str, Any]:
         per_round = 400 if quick else 2000
         rounds = 3 if quick else 5
         sims, bares, ratios = [], [], []
+        cpu: dict[str, list[float | None]] = {"sim": [], "bare": [], "generator": []}
         prep = Connection(sim_port)
         for i in range(rounds):
             bodies = [ident.signed_action_request(prep, "") for _ in range(per_round)]
             batches = [bodies[g::generators] for g in range(generators)]
-            if i % 2:
-                s, b = replay(sim_port, batches), replay(bare_port, batches)
-            else:
-                b, s = replay(bare_port, batches), replay(sim_port, batches)
+            measured: dict[str, dict[str, float]] = {}
+            for name in (("sim", "bare") if i % 2 else ("bare", "sim")):
+                proc, port = (sim, sim_port) if name == "sim" else (bare, bare_port)
+                before = process_cpu(proc.pid)
+                measured[name] = replay(port, batches)
+                cpu[name].append(_cpu_us(before, process_cpu(proc.pid), per_round))
+                cpu["generator"].append(measured[name]["generator_cpu_s"] / per_round * 1e6)
+            s, b = measured["sim"], measured["bare"]
             if s["errors"] or b["errors"]:
                 raise RuntimeError(f"P2 requests failed: sim {s['errors']}, bare {b['errors']}")
             sims.append(s["rps"])
@@ -167,7 +190,10 @@ def p2(tmp: Path, quick: bool, generators: int) -> dict[str, Any]:
         return {"sim_rps": _spread(sims), "bare_rps": _spread(bares),
                 "ratio": round(statistics.median(ratios), 3),
                 "generator_ceiling_ping_rps": round(ceiling, 1), "generators": generators,
-                "requests_per_round": per_round}
+                "requests_per_round": per_round,
+                # CPU per request (noise-robust where req/s is not): the server's own, and
+                # the generator's (all its processes), medians over rounds.
+                "cpu_us_per_request": {k: _median(v) for k, v in cpu.items()}}
     finally:
         stop(sim)
         if bare is not None:
@@ -207,6 +233,7 @@ def p3(tmp: Path, quick: bool, generators: int) -> dict[str, Any]:
         "2 workers, SQLite": ["--workers", "2", "--store", f"sqlite:///{state / 'p3-two.sqlite'}"],
     }
     servers: dict[str, tuple[subprocess.Popen, int, Callable]] = {}
+    cpu: dict[str, list[float | None]] = {"server (1 worker, in-memory)": [], "generator": []}
     try:
         for name, extra in setups.items():
             proc, boot, port = start_sim(tmp, "p3-" + name.split(",")[0].replace(" ", ""), extra)
@@ -217,10 +244,15 @@ def p3(tmp: Path, quick: bool, generators: int) -> dict[str, Any]:
         for i in range(rounds):
             order = list(setups) if i % 2 == 0 else list(reversed(setups))
             for name in order:
-                _, port, factory = servers[name]
+                proc, port, factory = servers[name]
+                before = process_cpu(proc.pid)
                 r = run_flows(port, factory, generators, seconds)
                 errors += int(r["errors"])
                 results[name].append(r["flows_s"])
+                if name == "1 worker, in-memory":  # one process: its CPU is the server's
+                    cpu["server (1 worker, in-memory)"].append(
+                        _cpu_us(before, process_cpu(proc.pid), int(r["flows"])))
+                    cpu["generator"].append(r["generator_cpu_s"] / max(int(r["flows"]), 1) * 1e6)
     finally:
         for proc, _, _ in servers.values():
             stop(proc)
@@ -233,7 +265,7 @@ def p3(tmp: Path, quick: bool, generators: int) -> dict[str, Any]:
             "scaling_2w_over_1w_sqlite": round(two / one_sql, 3),
             "scaling_2w_sqlite_over_1w_memory": round(two / one, 3),
             "errors": errors, "generators": generators, "seconds_per_round": seconds,
-            "cpus": os.cpu_count()}
+            "cpus": os.cpu_count(), "cpu_us_per_flow": {k: _median(v) for k, v in cpu.items()}}
 
 
 # -- P4 ----------------------------------------------------------------------------------------
@@ -321,7 +353,12 @@ def markdown(report: dict[str, Any]) -> str:
                 f"- bare Starlette: {r['bare_rps']['median']} req/s (min {r['bare_rps']['min']}, max {r['bare_rps']['max']})",
                 f"- **ratio {r['ratio']}** (median of per-round ratios, {r['sim_rps']['rounds']} rounds alternated)",
                 f"- generator: {r['generators']} processes, raw keep-alive sockets; its ceiling "
-                f"(GET /ping on the bare app) {r['generator_ceiling_ping_rps']} req/s", ""]
+                f"(GET /ping on the bare app) {r['generator_ceiling_ping_rps']} req/s"]
+        c = r.get("cpu_us_per_request") or {}
+        if c.get("sim") and c.get("bare"):
+            out.append(f"- CPU µs per request (medians): simulator {c['sim']}, bare {c['bare']} "
+                       f"(CPU ratio bare ÷ simulator {c['bare'] / c['sim']:.3f}); generator {c['generator']}")
+        out.append("")
     if "P3" in report:
         r = report["P3"]
         out += ["## P3 hot-path flows/s (init → sign → action → protected call)", ""]
@@ -330,7 +367,14 @@ def markdown(report: dict[str, Any]) -> str:
         out += [f"- **one worker: {r['one_worker_flows_s']} flows/s** (target ≥ 1,000)",
                 f"- **2 workers ÷ 1 worker (SQLite both): {r['scaling_2w_over_1w_sqlite']}** (target ≥ 1.7); "
                 f"2 workers SQLite ÷ 1 worker in-memory: {r['scaling_2w_sqlite_over_1w_memory']}",
-                f"- generator: {r['generators']} processes; machine CPUs: {r['cpus']}; failed flows: {r['errors']}", ""]
+                f"- generator: {r['generators']} processes; machine CPUs: {r['cpus']}; failed flows: {r['errors']}"]
+        c = r.get("cpu_us_per_flow") or {}
+        server_us = c.get("server (1 worker, in-memory)")
+        if server_us:
+            out.append(f"- CPU µs per flow (1 worker, in-memory): server {server_us} (so one fully busy "
+                       f"core would serve ≈ {1e6 / server_us:.0f} flows/s), generator {c['generator']}: "
+                       "on a machine whose cores the generator shares, it takes that CPU from the server")
+        out.append("")
     if "P4" in report:
         r = report["P4"]
         out += ["## P4 in-process client ÷ Starlette TestClient (target ≥ 5)", "",
@@ -352,7 +396,10 @@ def main(args: argparse.Namespace | None = None) -> int:
     only = {part.strip().upper() for part in args.only.split(",")}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    generators = max(2, min(4, (os.cpu_count() or 2) * 2))
+    # One generator process per core (at least 2, at most 4): more processes than cores only
+    # adds context switches that the server pays for (measured on 2 cores: 4 generators gave
+    # ~20 % fewer flows/s than 2).
+    generators = max(2, min(4, os.cpu_count() or 2))
     report: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M"), "python": platform.python_version(),
                               "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
                               "load_average": os.getloadavg()[0], "targets": TARGETS}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import resource
 import socket
 import time
 from collections.abc import Callable, Sequence
@@ -76,8 +77,15 @@ def _replay_worker(port: int, requests: Sequence[bytes], barrier: Any, out: Any)
     conn.close()
 
 
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished children (the generator processes, once joined)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def replay(port: int, batches: Sequence[Sequence[bytes]]) -> dict[str, float]:
     """Send each batch over its own process + connection; requests/s over the whole run."""
+    cpu_before = _children_cpu()
     ctx = mp.get_context("fork")
     barrier, out = ctx.Barrier(len(batches)), ctx.Queue()
     procs = [ctx.Process(target=_replay_worker, args=(port, batch, barrier, out)) for batch in batches]
@@ -89,7 +97,8 @@ def replay(port: int, batches: Sequence[Sequence[bytes]]) -> dict[str, float]:
     start = min(r[0] for r in results)
     end = max(r[1] for r in results)
     total = sum(r[2] for r in results)
-    return {"rps": total / (end - start), "requests": total, "errors": sum(r[3] for r in results)}
+    return {"rps": total / (end - start), "requests": total, "errors": sum(r[3] for r in results),
+            "generator_cpu_s": _children_cpu() - cpu_before}
 
 
 # -- closed-loop flows for a duration (P3) ---------------------------------------------
@@ -115,6 +124,7 @@ def _flow_worker(port: int, factory: FlowFactory, index: int, seconds: float, ba
 
 
 def run_flows(port: int, factory: FlowFactory, processes: int, seconds: float) -> dict[str, float]:
+    cpu_before = _children_cpu()
     ctx = mp.get_context("fork")
     barrier, out = ctx.Barrier(processes), ctx.Queue()
     procs = [ctx.Process(target=_flow_worker, args=(port, factory, i, seconds, barrier, out))
@@ -127,4 +137,5 @@ def run_flows(port: int, factory: FlowFactory, processes: int, seconds: float) -
     start = min(r[0] for r in results)
     end = max(r[1] for r in results)
     done = sum(r[2] for r in results)
-    return {"flows_s": done / (end - start), "flows": done, "errors": sum(r[3] for r in results)}
+    return {"flows_s": done / (end - start), "flows": done, "errors": sum(r[3] for r in results),
+            "generator_cpu_s": _children_cpu() - cpu_before}

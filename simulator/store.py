@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable, Iterator
-from contextlib import contextmanager
 from typing import Any, Protocol
 
 IndexFn = Callable[[Any], Hashable | None]
@@ -31,6 +30,26 @@ class Store(Tables, Protocol):
         ...
 
     def clear(self) -> None: ...
+
+
+class _Transaction:
+    """``with store.transaction() as tx:`` for :class:`InMemoryStore`: holds its lock.
+
+    A plain class rather than ``@contextmanager``: several transactions run per hot-path
+    request, and a generator-based context manager costs several times more.
+    """
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    def __enter__(self) -> InMemoryStore:
+        self._store._lock.acquire()
+        return self._store
+
+    def __exit__(self, *exc: Any) -> None:
+        self._store._lock.release()
 
 
 class InMemoryStore:
@@ -86,10 +105,8 @@ class InMemoryStore:
                 if old_value is not None:
                     self._index_data.get((table, name), {}).get(old_value, {}).pop(key, None)
 
-    @contextmanager
-    def transaction(self) -> Iterator[InMemoryStore]:
-        with self._lock:
-            yield self
+    def transaction(self) -> _Transaction:
+        return _Transaction(self)
 
     # -- whole-state documents (snapshot / restore) ------------------------------------
     def dump(self) -> dict[str, dict[str, Any]]:

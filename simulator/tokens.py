@@ -7,7 +7,6 @@ deactivation, recovery) is still checked against the store on every request.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 from typing import Any
@@ -75,7 +74,7 @@ class TokenSigner:
         text = _COMPACT.encode(claims)  # == json.dumps(claims, separators=(",", ":"))
         payload = b64url_encode(text.encode())
         signing_input = f"{_HEADER}.{payload}".encode("ascii")
-        mac = hmac.new(self._secret, signing_input, hashlib.sha256).digest()
+        mac = hmac.digest(self._secret, signing_input, "sha256")  # one-shot C HMAC
         token = f"{_HEADER}.{payload}.{b64url_encode(mac)}"
         if isinstance(claims.get("exp"), (int, float)):
             # What decode() would read back: a plain copy when every value survives JSON as
@@ -96,9 +95,9 @@ class TokenSigner:
         header, payload, signature = token.split(".")
         if header != _HEADER:
             return None
-        expected = hmac.new(self._secret, f"{header}.{payload}".encode("ascii"), hashlib.sha256)
+        expected = hmac.digest(self._secret, f"{header}.{payload}".encode("ascii"), "sha256")
         try:
-            if not hmac.compare_digest(expected.digest(), b64url_decode(signature)):
+            if not hmac.compare_digest(expected, b64url_decode(signature)):
                 return None
             claims = json.loads(b64url_decode(payload))
         except (DecodeError, ValueError, UnicodeDecodeError):

@@ -13,6 +13,8 @@ from conformance.registry import add
 from simulator import errors as E
 from virtual_authenticators import Fault, b64url_encode
 
+E_AUTHDATA = "invalid authenticatorData"  # simulator.verification._codec (a simulator choice)
+
 BACKUP_STATE = "backup"  # message fragment (simulator.verification.passkeys.BACKUP_STATE_INVALID)
 
 # -- registration-side: authenticator fault flags --------------------------------------------
@@ -37,7 +39,7 @@ CREATE_FAULTS: list[tuple[Fault, str, str, int, str | None, tuple[str, ...], str
     (Fault.TRAILING_BYTES, "F2-ATTOBJ", "authData must not carry trailing bytes", 400,
      E.INVALID_ATTESTATION, ("fido2.authdata.trailing_bytes",), "none"),
     (Fault.MALFORMED_CBOR, "F2-ATTOBJ", "attestationObject must be well-formed CBOR", 400,
-     E.INVALID_ATTESTATION, (), "none"),
+     E.INVALID_ATTESTATION, ("fido2.attestation.encoding",), "none"),
     (Fault.UNKNOWN_ATTESTATION_FORMAT, "F2-FMT", "attestation fmt must be a known format", 400,
      E.INVALID_ATTESTATION, ("fido2.attestation.format",), "none"),
     (Fault.BOGUS_SIGNATURE, "F2-FMT", "packed self attestation sig must verify", 401,
@@ -49,7 +51,7 @@ CREATE_FAULTS: list[tuple[Fault, str, str, int, str | None, tuple[str, ...], str
     (Fault.X5C_WRONG_KEY, "F2-FMT", "packed sig must verify with x5c[0]'s key", 401,
      E.INVALID_SIGNATURE, ("fido2.attestation.packed.signature",), "packed"),
     (Fault.X5C_EMPTY, "F2-FMT", "packed x5c, if present, must not be empty", 400,
-     E.INVALID_ATTESTATION, (), "packed"),
+     E.INVALID_ATTESTATION, ("fido2.attestation.packed.x5c",), "packed"),
     (Fault.BOGUS_SIGNATURE, "F2-FMT", "fido-u2f attestation sig must verify", 401,
      E.INVALID_SIGNATURE, ("fido2.attestation.fido_u2f.signature",), "fido-u2f"),
 ]
@@ -107,7 +109,8 @@ CRAFTED: list[tuple[str, str, int, str | None, tuple[str, ...], Any]] = [
     ("F2-ALG", "COSE alg ES384 (-35) is not a supported credential algorithm", 401,
      E.UNSUPPORTED_ALGORITHM, ("fido2.algorithm",),
      lambda o: craft.CraftedPasskey(o, key=_p384(), cose_alg=-35)),
-    ("F2-ALG", "COSE alg ES512 (-36) with a P-521 key is rejected", 400, None, (),
+    ("F2-ALG", "COSE alg ES512 (-36) with a P-521 key is rejected", 400, E.INVALID_PUBLIC_KEY,
+     ("key.public_key.curve",),
      lambda o: craft.CraftedPasskey(o, key=_p521(), cose_alg=-36)),
     ("F2-ALG", "COSE alg PS256 (-37) is not a supported credential algorithm", 401,
      E.UNSUPPORTED_ALGORITHM, ("fido2.algorithm",),
@@ -168,22 +171,33 @@ def _set(path: tuple[str, ...], value: Any) -> Any:
     return mutate
 
 
+# (rule, mutation, expected message (substring), rule ids guarded). The unknown kind is judged
+# by the registration schema; at credential creation, by the challenge's kind.
+REQUIRED = ("is required", ("schema.required",))
 STRUCTURE = [
-    ("credentialInfo.credId is required", _drop(("credentialInfo", "credId"))),
-    ("credentialInfo.clientData is required", _drop(("credentialInfo", "clientData"))),
-    ("credentialInfo.attestationData is required", _drop(("credentialInfo", "attestationData"))),
-    ("credentialInfo is required", _drop(("credentialInfo",))),
-    ("credentialKind is required", _drop(("credentialKind",))),
-    ("credentialKind must be a known kind", _set(("credentialKind",), "Telepathy")),
-    ("credentialInfo.credId must be a string", _set(("credentialInfo", "credId"), 12345)),
-    ("credentialInfo.clientData must be base64url", _set(("credentialInfo", "clientData"), "%%%*")),
+    ("credentialInfo.credId is required", _drop(("credentialInfo", "credId")), *REQUIRED),
+    ("credentialInfo.clientData is required", _drop(("credentialInfo", "clientData")), *REQUIRED),
+    ("credentialInfo.attestationData is required", _drop(("credentialInfo", "attestationData")),
+     *REQUIRED),
+    ("credentialInfo is required", _drop(("credentialInfo",)), *REQUIRED),
+    ("credentialKind is required", _drop(("credentialKind",)), *REQUIRED),
+    ("credentialKind must be a known kind", _set(("credentialKind",), "Telepathy"),
+     "credentialKind", ("schema.enum", "credential.kind")),
+    ("credentialInfo.credId must be a string", _set(("credentialInfo", "credId"), 12345),
+     "must be a string", ("schema.type",)),
+    ("credentialInfo.clientData must be base64url", _set(("credentialInfo", "clientData"), "%%%*"),
+     E.INVALID_CLIENT_DATA, ("clientdata.encoding",)),
     ("credentialInfo.clientData must decode to JSON",
-     _set(("credentialInfo", "clientData"), b64url_encode(b"not json at all"))),
+     _set(("credentialInfo", "clientData"), b64url_encode(b"not json at all")),
+     E.INVALID_CLIENT_DATA, ("clientdata.encoding",)),
     ("credentialInfo.attestationData must be base64url",
-     _set(("credentialInfo", "attestationData"), "%%%*")),
+     _set(("credentialInfo", "attestationData"), "%%%*"), E.INVALID_ATTESTATION,
+     ("fido2.attestation.encoding",)),
     ("credentialInfo.attestationData must decode to CBOR",
-     _set(("credentialInfo", "attestationData"), b64url_encode(b"\xff\xfe\xfd"))),
-    ("credentialInfo must be an object", _set(("credentialInfo",), "a string")),
+     _set(("credentialInfo", "attestationData"), b64url_encode(b"\xff\xfe\xfd")),
+     E.INVALID_ATTESTATION, ("fido2.attestation.encoding",)),
+    ("credentialInfo must be an object", _set(("credentialInfo",), "a string"),
+     "must be a JSON object", ("schema.object",)),
 ]
 
 
@@ -202,10 +216,14 @@ class _Mutated:
 
 for _context, _present in REGISTRATION_CONTEXTS.items():
     _subject = "REG-F2S" if _context == "registration" else "CRED-F2S"
-    for rule, mutate in STRUCTURE:
+    for rule, mutate, message, guards in STRUCTURE:
+        if rule == "credentialKind must be a known kind":  # registration: schema; else challenge
+            guards = guards[:1] if _context == "registration" else guards[1:]
+            message = ("firstFactorCredential.credentialKind" if _context == "registration"
+                       else "does not match the challenge")
         add("F2-STRUCT", _subject, "F", rule, "credentials.md §8.1; errors.md §3.1",
             lambda ctx, p=_present, m=mutate: p(ctx, _Mutated(ctx, m)),
-            status=400, cells=[(_context, "Fido2")])
+            status=400, message=message, guards=guards, cells=[(_context, "Fido2")])
 
 # -- positive: algorithms and formats ------------------------------------------------------------
 ALGS = {-7: "ES256", -8: "EdDSA", -257: "RS256"}
@@ -280,24 +298,29 @@ def _assertion_mutation(mutate: Any) -> Any:
     return make
 
 
+# (rule, status, message, mutation, rule ids guarded)
 ASSERTION_STRUCTURE = [
-    ("credentialAssertion.credId is required", 400, None, _drop(("credentialAssertion", "credId"))),
-    ("credentialAssertion.clientData is required", 400, None,
-     _drop(("credentialAssertion", "clientData"))),
-    ("credentialAssertion.authenticatorData is required", 400, None,
-     _drop(("credentialAssertion", "authenticatorData"))),
-    ("credentialAssertion.signature is required", 400, None,
-     _drop(("credentialAssertion", "signature"))),
-    ("firstFactor.kind is required", 400, None, _drop(("kind",))),
-    ("clientData must be base64url", 400, None, _set(("credentialAssertion", "clientData"), "%%*")),
+    ("credentialAssertion.credId is required", 400, "is required",
+     _drop(("credentialAssertion", "credId")), ("schema.required",)),
+    ("credentialAssertion.clientData is required", 400, "is required",
+     _drop(("credentialAssertion", "clientData")), ("schema.required",)),
+    ("credentialAssertion.authenticatorData is required", 400, E_AUTHDATA,
+     _drop(("credentialAssertion", "authenticatorData")), ("fido2.authdata.encoding",)),
+    ("credentialAssertion.signature is required", 400, "is required",
+     _drop(("credentialAssertion", "signature")), ("schema.required",)),
+    ("firstFactor.kind is required", 400, "is required", _drop(("kind",)), ("schema.required",)),
+    ("clientData must be base64url", 400, E.INVALID_CLIENT_DATA,
+     _set(("credentialAssertion", "clientData"), "%%*"), ("clientdata.encoding",)),
     ("clientData must decode to JSON", 400, E.INVALID_CLIENT_DATA,
-     _set(("credentialAssertion", "clientData"), b64url_encode(b"{{{"))),
-    ("authenticatorData shorter than 37 bytes is rejected", 400, None,
-     _set(("credentialAssertion", "authenticatorData"), b64url_encode(b"\x00" * 20))),
+     _set(("credentialAssertion", "clientData"), b64url_encode(b"{{{")), ("clientdata.encoding",)),
+    ("authenticatorData shorter than 37 bytes is rejected", 400, E_AUTHDATA,
+     _set(("credentialAssertion", "authenticatorData"), b64url_encode(b"\x00" * 20)),
+     ("fido2.authdata.encoding",)),
     ("credId must be one of allowCredentials", 401, E.INVALID_CREDENTIAL,
-     _set(("credentialAssertion", "credId"), b64url_encode(b"unknown-credential-id"))),
+     _set(("credentialAssertion", "credId"), b64url_encode(b"unknown-credential-id")),
+     ("credential.allowed",)),
     ("kind must match the credential's kind (Key for a Fido2 credential)", 401,
-     E.INVALID_CREDENTIAL, _set(("kind",), "Key")),
+     E.INVALID_CREDENTIAL, _set(("kind",), "Key"), ("credential.allowed",)),
 ]
 
 for _context, _present in ASSERTION_CONTEXTS.items():
@@ -315,12 +338,11 @@ for _context, _present in ASSERTION_CONTEXTS.items():
         lambda ctx, p=_present: (lambda a: p(ctx, a, _user_handle("us-someone-else")(a)))(
             ctx.user("Fido2")),
         status=401, guards=("fido2.assertion.user_handle",), cells=[(_context, "Fido2")])
-    for rule, status, message, mutate in ASSERTION_STRUCTURE:
+    for rule, status, message, mutate, guards in ASSERTION_STRUCTURE:
         add("F2-ASTRUCT", _subject, "F", rule, "credentials.md §8.2",
             lambda ctx, p=_present, m=mutate: (lambda a: p(ctx, a, _assertion_mutation(m)(a)))(
                 ctx.user("Fido2")),
-            status=status, message=message, cells=[(_context, "Fido2")],
-            guards=("credential.allowed",) if rule.startswith("kind must match") else ())
+            status=status, message=message, cells=[(_context, "Fido2")], guards=guards)
     for alg, name in ALGS.items():
         add("F2-ALG", _subject, "P", f"an {name} passkey assertion verifies", "WebAuthn §7.2",
             lambda ctx, p=_present, a=alg: (lambda actor: p(ctx, actor, actor.device.sign))(

@@ -57,10 +57,11 @@ def _call(method: str, path: str, token: str | None) -> Any:
 for method, path in AUTH_ROUTES:
     add("HDR", "HDR-NOAUTH", "F", f"{method} {path} without Authorization is 401",
         "errors.md §3.1", _call(method, path, None), status=401, message=E.NOT_AUTHORIZED,
-        routes=[(method, path)])
+        guards=("auth.bearer",), routes=[(method, path)])
     add("HDR", "HDR-BADTOKEN", "F", f"{method} {path} with an unknown bearer is 401",
         "errors.md §3.1", _call(method, path, "eyJhbGciOiJFUzI1NiJ9.e30.bm90LWEtc2lnbmF0dXJl"),
-        status=401, message=E.NOT_AUTHORIZED, routes=[(method, path)])
+        status=401, message=E.NOT_AUTHORIZED, guards=("token.signature",),
+        routes=[(method, path)])
 
 
 def _temp_token_on_normal(ctx: Any) -> Any:
@@ -70,6 +71,7 @@ def _temp_token_on_normal(ctx: Any) -> Any:
 
 def _normal_token_on_registration(ctx: Any) -> Any:
     actor = ctx.user("Key")
+    ctx.registration_challenge()  # another user's open registration session it must not reach
     return ctx.anon.request("POST", "/auth/registration",
                             {"firstFactorCredential": actor.device.register({"challenge": "x"})},
                             token=actor.token)
@@ -118,15 +120,17 @@ def _padded_app_header_absent(ctx: Any) -> Any:
 
 for rule, status, message, fn, *guards in [
     ("a registration temp token on a normal endpoint is 401", 401, E.NOT_AUTHORIZED,
-     _temp_token_on_normal),
+     _temp_token_on_normal, "token.kind"),
     ("a login token cannot complete a registration", 401, E.NOT_AUTHORIZED,
-     _normal_token_on_registration),
+     _normal_token_on_registration, "token.kind"),
     ("X-DFNS-APPID unknown is 401", 401, E.APP_INVALID, _unknown_app, "app.valid"),
-    ("a body that is not JSON is 400", 400, None, _not_json),
-    ("a required field missing is 400", 400, None, _missing_field),
-    ("a wrong enum value is 400", 400, None, _wrong_enum),
-    ("a JSON body that is not an object is 400", 400, None, _body_array),
-    ("a non-Bearer Authorization scheme is 401", 401, E.NOT_AUTHORIZED, _malformed_bearer),
+    ("a body that is not JSON is 400", 400, "not valid JSON", _not_json, "json.body"),
+    ("a required field missing is 400", 400, "is required", _missing_field, "schema.required"),
+    ("a wrong enum value is 400", 400, "invalid kind", _wrong_enum, "schema.enum"),
+    ("a JSON body that is not an object is 400", 400, "must be a JSON object", _body_array,
+     "schema.object"),
+    ("a non-Bearer Authorization scheme is 401", 401, E.NOT_AUTHORIZED, _malformed_bearer,
+     "auth.bearer"),
 ]:
     add("HDR", "HDR-ENV", "F", rule, "errors.md §1, §3.1", fn, status=status, message=message,
         guards=guards)

@@ -57,7 +57,8 @@ REG_FAULTS: list[tuple[str, int, str | None, tuple[str, ...], dict[str, Any]]] =
      ("key.attestation.signature",), {"tamper": True}),
     ("fingerprint must hash exactly the clientData bytes sent", 401, E.INVALID_SIGNATURE,
      ("key.attestation.signature",), {"hash_of": b"other client data"}),
-    ("attestationData.publicKey must be a PEM public key", 400, None, (),
+    ("attestationData.publicKey must be a PEM public key", 400, E.INVALID_PUBLIC_KEY,
+     ("key.public_key.pem",),
      {"pem": "-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----\n"}),
 ]
 
@@ -79,7 +80,7 @@ for kind in ("Key", "PasswordProtectedKey", "RecoveryKey"):
         if kind == "PasswordProtectedKey":
             add(GROUP[kind], subject, "F", f"{kind} needs encryptedPrivateKey", "credentials.md §2",
                 lambda ctx, p=present, k=kind: p(ctx, craft.CraftedKey(ctx.origin, kind=k)),
-                status=400, cells=[(challenge_type, kind)])
+                status=400, guards=("ppk.encrypted_key",), cells=[(challenge_type, kind)])
         if kind == "RecoveryKey":
             add(GROUP[kind], subject, "P", "encryptedPrivateKey is optional for a RecoveryKey",
                 "credentials.md §2",
@@ -136,14 +137,19 @@ def _mutating_signer(actor: Any, mutate: Any) -> Any:
     return sign
 
 
+# (rule, status, message, mutation, rule ids guarded)
 ASSERT_STRUCT = [
     ("credId must be one of allowCredentials", 401, E.INVALID_CREDENTIAL,
-     lambda a: a["credentialAssertion"].__setitem__("credId", "dW5rbm93bi1jcmVk")),
+     lambda a: a["credentialAssertion"].__setitem__("credId", "dW5rbm93bi1jcmVk"),
+     ("credential.allowed",)),
     ("kind must match the credential's kind", 401, E.INVALID_CREDENTIAL,
-     lambda a: a.__setitem__("kind", "Fido2" if a["kind"] != "Fido2" else "Key")),
+     lambda a: a.__setitem__("kind", "Fido2" if a["kind"] != "Fido2" else "Key"),
+     ("credential.allowed",)),
     ("clientData must decode to JSON", 400, E.INVALID_CLIENT_DATA,
-     lambda a: a["credentialAssertion"].__setitem__("clientData", "e3t7")),
-    ("signature is required", 400, None, lambda a: a["credentialAssertion"].pop("signature")),
+     lambda a: a["credentialAssertion"].__setitem__("clientData", "e3t7"),
+     ("clientdata.encoding",)),
+    ("signature is required", 400, "is required",
+     lambda a: a["credentialAssertion"].pop("signature"), ("schema.required",)),
 ]
 
 for kind in ("Key", "PasswordProtectedKey"):
@@ -156,12 +162,12 @@ for kind in ("Key", "PasswordProtectedKey"):
                     ctx.user(k)),
                 status=status, message=message, guards=guards, needs=needs,
                 cells=[(challenge_type, kind)])
-        for rule, status, message, mutate in ASSERT_STRUCT:
+        for rule, status, message, mutate, guards in ASSERT_STRUCT:
             add(GROUP[kind], subject, "F", rule, "credentials.md §3.3; errors.md §3.3",
                 lambda ctx, p=present, k=kind, m=mutate: (
                     lambda a: p(ctx, a, _mutating_signer(a, m)))(ctx.user(k)),
                 status=status, message=message, needs=needs, cells=[(challenge_type, kind)],
-                guards=("credential.allowed",) if rule.startswith("kind must match") else ())
+                guards=guards)
         for algorithm in ALGORITHMS:
             add(GROUP[kind], subject, "P", f"a {algorithm} {kind} assertion verifies",
                 "credentials.md §3.3",

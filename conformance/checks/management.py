@@ -160,7 +160,9 @@ def sa_duplicate_name(ctx: Any) -> Any:
 
 
 def sa_unknown(ctx: Any) -> Any:
-    return ctx.sa.request("GET", "/auth/service-accounts/us-00000-00000-0000000000000000")
+    # a user id that exists but names no service account: the lookup must stay scoped
+    user_id = admin_user(ctx).user_id
+    return ctx.sa.request("GET", f"/auth/service-accounts/{user_id}")
 
 
 def non_sa_delegated_registration(ctx: Any) -> Any:
@@ -205,10 +207,11 @@ for rule, fn in [("a PAT is created and authenticates reads", pat_create_and_use
 for rule, status, message, fn, guards in [
     ("a deactivated PAT is 401", 401, E.NOT_AUTHORIZED, pat_deactivated, ("token.active",)),
     ("a deleted PAT is 401", 401, E.NOT_AUTHORIZED, pat_deleted, ("token.active",)),
-    ("PAT names are unique per user", 409, None, pat_duplicate_name, ()),
-    ("daysValid above 730 is refused", 400, None, pat_days_too_many, ()),
-    ("daysValid 0 is refused", 400, None, pat_days_zero, ()),
-    ("publicKey must be a PEM public key", 400, None, pat_bad_pem, ()),
+    ("PAT names are unique per user", 409, None, pat_duplicate_name, ("name.unique",)),
+    ("daysValid above 730 is refused", 400, None, pat_days_too_many, ("schema.range",)),
+    ("daysValid 0 is refused", 400, None, pat_days_zero, ("schema.range",)),
+    ("publicKey must be a PEM public key", 400, E.INVALID_PUBLIC_KEY, pat_bad_pem,
+     ("key.public_key.pem",)),
     ("a deactivated user's PATs stop working", 401, E.NOT_AUTHORIZED, pat_user_deactivated,
      ("user.active",)),
     ("a PAT cannot create PATs", 403, None, pat_by_pat, ("token.human",)),
@@ -224,8 +227,10 @@ for rule, status, message, fn, guards in [
      ("user.active",)),
     ("a deleted service account's token is 401", 401, E.NOT_AUTHORIZED, sa_deleted,
      ("token.active", "user.active")),
-    ("service-account names are unique in the org", 409, None, sa_duplicate_name, ()),
-    ("an unknown service account is 404", 404, None, sa_unknown, ()),
+    ("service-account names are unique in the org", 409, None, sa_duplicate_name,
+     ("name.unique",)),
+    ("an id naming no service account of the org (a plain user's) is 404", 404, None, sa_unknown,
+     ("entity.org_scope",)),
     # an end user also lacks the operations: both rules stand behind these two
     ("delegated registration needs a service account", 403, "not authorized to perform operation",
      non_sa_delegated_registration, ("sa_only", "permissions.user")),

@@ -253,6 +253,9 @@ for what, fn, status, message, cell, kind, guard in EXPIRY:
 
 # -- credential codes ---------------------------------------------------------------------
 def code_wrong(ctx: Any) -> Any:
+    # a live code exists (the user's), so only the value comparison stands between
+    actor = ctx.user("Key")
+    ok(actor.api.signed("POST", "/auth/credentials/code", {"expiration": soon(ctx)}))
     return ctx.anon.request("POST", "/auth/credentials/code/init",
                             {"code": "ZZZ-ZZZ-ZZZ", "credentialKind": "Key"}, token="")
 
@@ -290,7 +293,7 @@ def code_verify_regular_challenge(ctx: Any) -> Any:
 
 
 for rule, status, message, fn, guards in [
-    ("an unknown code is refused", 403, E.INVALID_CODE, code_wrong, ()),
+    ("an unknown code is refused", 403, E.INVALID_CODE, code_wrong, ("code.known",)),
     ("a code is single use", 403, E.INVALID_CODE, code_reused, ("code.single_use",)),
     ("expiration more than 1 minute ahead is refused", 400, None, code_too_long,
      ("credential.code.max_lifetime",)),
@@ -391,12 +394,13 @@ for rule, status, message, fn, cell, guards in [
      ("credential.unique_id",)),
     ("a deactivated credential cannot log in", 401, E.INVALID_CREDENTIAL, cred_deactivated_login,
      "login", ("credential.allowed",)),
-    ("an unknown credential kind is refused", 400, None, cred_unknown_kind, "credential", ()),
+    ("an unknown credential kind is refused", 400, None, cred_unknown_kind, "credential",
+     ("schema.enum",)),
     # two rules stand behind it: the spent session, then "User already exists."
     ("a registration temp token is single use", 401, None, registration_twice, "registration",
      ("challenge.single_use", "registration.once")),
     ("recoveryCredential must be a RecoveryKey", 400, None, registration_wrong_recovery_kind,
-     "registration", ()),
+     "registration", ("registration.recovery_kind",)),
 ]:
     add("CRED", "CRED", "F", rule, "flows.md §1-§6; errors.md §3.3", fn, status=status,
         message=message, guards=guards, cells=[(cell, "Key")])

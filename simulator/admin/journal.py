@@ -11,8 +11,7 @@ import json
 import re
 import threading
 from collections import deque
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from simulator.clock import iso8601
 
@@ -98,9 +97,12 @@ def mask_query(query: bytes) -> str:
     return urlencode([(k, MASK if is_secret_field(k) else mask_text(v)) for k, v in pairs])
 
 
-@dataclass(frozen=True, slots=True)
-class Exchange:
-    """One request/response as captured; rendered (and masked) only when read."""
+class Exchange(NamedTuple):
+    """One request/response as captured; rendered (and masked) only when read.
+
+    A named tuple rather than a frozen dataclass: one is built per request, and a frozen
+    dataclass pays an ``object.__setattr__`` per field.
+    """
 
     seq: int
     at: float  # epoch seconds on the simulator's clock; formatted when read

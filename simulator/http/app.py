@@ -22,6 +22,7 @@ from starlette.routing import Route
 from simulator import errors
 from simulator.errors import ApiError
 from simulator.http.routing import AUTH, NONE, SA, TEMP, RouteSpec
+from simulator.http.schema import policy_in_effect
 from simulator.models import Application, Challenge, UserActionToken
 from simulator.services import actions, permissions
 from simulator.services.core import VERIFY_SECONDS, Core
@@ -177,7 +178,9 @@ class Endpoint:
             try:
                 parsed = json.loads(raw)
             except (ValueError, UnicodeDecodeError):
-                raise ApiError(400, "request body is not valid JSON", code="invalid_json") from None
+                if core.config.policy.on("json.body"):
+                    raise ApiError(400, "request body is not valid JSON", code="invalid_json") from None
+                # Mutant (json.body off, TEST-ONLY): an unparsable body is read as no body.
         # 1. caller identity decides the org for everything after it
         if spec.caller in (AUTH, SA):
             call.caller = resolve_caller(core, headers.get("authorization"))
@@ -199,12 +202,13 @@ class Endpoint:
         permissions.check(core, app=call.app, caller=call.caller, operations=spec.operations,
                           app_only=spec.app_only or spec.caller in (NONE, TEMP))
         # 5. schema
-        if spec.body is not None:
-            call.body = spec.body.validate(parsed if parsed is not None else {}, "")
-        else:
-            call.body = parsed
-        if spec.query is not None:
-            call.query = spec.query.validate(query, "query")
+        with policy_in_effect(core.config.policy):
+            if spec.body is not None:
+                call.body = spec.body.validate(parsed if parsed is not None else {}, "")
+            else:
+                call.body = parsed
+            if spec.query is not None:
+                call.query = spec.query.validate(query, "query")
         # 6. user action, last: a token is only consumed by a request that is otherwise valid
         if spec.user_action:
             call.user_action = actions.redeem(

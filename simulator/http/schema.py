@@ -7,15 +7,51 @@ document served at ``/_sim/openapi.json``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 from simulator.errors import ApiError
 
+# The policy of the request being validated (rule ids ``schema.*`` of SERVICE_RULES). Only a
+# failing validation reads it, so the valid path costs nothing; None means every rule on.
+_POLICY: ContextVar[Any] = ContextVar("dfns_sim_schema_policy", default=None)
+
+
+@contextmanager
+def policy_in_effect(policy: Any) -> Iterator[None]:
+    """Validate under ``policy`` (the generic endpoint wraps body and query validation)."""
+    token = _POLICY.set(policy)
+    try:
+        yield
+    finally:
+        _POLICY.reset(token)
+
+
+def _off(rule: str) -> bool:
+    """True when the TEST-ONLY hook switched ``rule`` off (the mutation proof's mutants)."""
+    policy = _POLICY.get()
+    return policy is not None and not policy.on(rule)
+
 
 def _fail(path: str, message: str) -> ApiError:
     return ApiError(400, message, details={"field": path or "body"}, code="invalid_request")
+
+
+class _Absent(ApiError):
+    """Mutant behaviour (``schema.type`` off): a value of the wrong type is treated as if the
+    field were absent. The enclosing object decides what absent means; should it ever escape,
+    it is still a clean 400."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(400, f"{path or 'body'} is missing or of the wrong type",
+                         details={"field": path or "body"}, code="invalid_request")
+
+
+def _wrong_type(path: str, message: str) -> ApiError:
+    return _Absent(path) if _off("schema.type") else _fail(path, message)
 
 
 @dataclass(frozen=True)
@@ -26,6 +62,10 @@ class Schema:
     def openapi(self) -> dict[str, Any]:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def empty(self) -> Any:
+        """What a mutant (``schema.required`` off) substitutes for a missing field."""
+        return None
+
 
 @dataclass(frozen=True)
 class Str(Schema):
@@ -35,14 +75,18 @@ class Str(Schema):
 
     def validate(self, value: Any, path: str) -> Any:
         if not isinstance(value, str):
-            raise _fail(path, f"{path} must be a string")
-        if self.enum is not None and value not in self.enum:
+            raise _wrong_type(path, f"{path} must be a string")
+        if self.enum is not None and value not in self.enum and not _off("schema.enum"):
             raise _fail(path, f"invalid {path}: expected one of {', '.join(self.enum)}")
-        if len(value) < self.min_length:
+        if len(value) < self.min_length and not _off("schema.required" if not value
+                                                         else "schema.range"):
             raise _fail(path, f"{path} is required" if not value else f"{path} is too short")
-        if len(value) > self.max_length:
+        if len(value) > self.max_length and not _off("schema.range"):
             raise _fail(path, f"{path} is too long")
         return value
+
+    def empty(self) -> Any:
+        return ""
 
     def openapi(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": "string", "maxLength": self.max_length}
@@ -60,12 +104,15 @@ class Int(Schema):
 
     def validate(self, value: Any, path: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise _fail(path, f"{path} must be an integer")
-        if self.minimum is not None and value < self.minimum:
+            raise _wrong_type(path, f"{path} must be an integer")
+        if self.minimum is not None and value < self.minimum and not _off("schema.range"):
             raise _fail(path, f"invalid {path}: must be at least {self.minimum}")
-        if self.maximum is not None and value > self.maximum:
+        if self.maximum is not None and value > self.maximum and not _off("schema.range"):
             raise _fail(path, f"invalid {path}: must be at most {self.maximum}")
         return value
+
+    def empty(self) -> Any:
+        return self.minimum if self.minimum is not None else 0
 
     def openapi(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": "integer"}
@@ -80,8 +127,11 @@ class Int(Schema):
 class Bool(Schema):
     def validate(self, value: Any, path: str) -> Any:
         if not isinstance(value, bool):
-            raise _fail(path, f"{path} must be a boolean")
+            raise _wrong_type(path, f"{path} must be a boolean")
         return value
+
+    def empty(self) -> Any:
+        return False
 
     def openapi(self) -> dict[str, Any]:
         return {"type": "boolean"}
@@ -93,8 +143,11 @@ class StrOrNumber(Schema):
 
     def validate(self, value: Any, path: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise _fail(path, f"{path} must be an ISO-8601 string or a number")
+            raise _wrong_type(path, f"{path} must be an ISO-8601 string or a number")
         return value
+
+    def empty(self) -> Any:
+        return 0
 
     def openapi(self) -> dict[str, Any]:
         return {"oneOf": [{"type": "string", "maxLength": 64}, {"type": "number"}]}
@@ -108,12 +161,15 @@ class Array(Schema):
 
     def validate(self, value: Any, path: str) -> Any:
         if not isinstance(value, list):
-            raise _fail(path, f"{path} must be an array")
-        if len(value) > self.max_items:
+            raise _wrong_type(path, f"{path} must be an array")
+        if len(value) > self.max_items and not _off("schema.range"):
             raise _fail(path, f"{path} has too many items")
-        if len(value) < self.min_items:
+        if len(value) < self.min_items and not _off("schema.range"):
             raise _fail(path, f"{path} must have at least {self.min_items} item(s)")
         return [self.items.validate(v, f"{path}[{i}]") for i, v in enumerate(value)]
+
+    def empty(self) -> Any:
+        return []
 
     def openapi(self) -> dict[str, Any]:
         out = {"type": "array", "items": self.items.openapi(), "maxItems": self.max_items}
@@ -126,6 +182,9 @@ class Array(Schema):
 class AnyJson(Schema):
     def validate(self, value: Any, path: str) -> Any:
         return value
+
+    def empty(self) -> Any:
+        return None
 
     def openapi(self) -> dict[str, Any]:
         return {}
@@ -143,7 +202,9 @@ class Obj(Schema):
 
     def validate(self, value: Any, path: str) -> Any:
         if not isinstance(value, dict):
-            raise _fail(path, f"{path or 'body'} must be a JSON object")
+            if not _off("schema.object"):
+                raise _fail(path, f"{path or 'body'} must be a JSON object")
+            value = {}  # mutant: a non-object is read as an empty object
         data = dict(value)
         for alias, canonical in self.aliases.items():
             if alias in data and canonical not in data:
@@ -151,19 +212,31 @@ class Obj(Schema):
         out: dict[str, Any] = {}
         prefix = f"{path}." if path else ""
         for name, schema in self.required.items():
-            if name not in data or data[name] is None:
+            if name in data and data[name] is not None:
+                try:
+                    out[name] = schema.validate(data[name], prefix + name)
+                    continue
+                except _Absent:
+                    pass  # mutant (schema.type off): read as absent
+            if not _off("schema.required"):
                 raise _fail(prefix + name, f"{prefix}{name} is required")
-            out[name] = schema.validate(data[name], prefix + name)
+            out[name] = schema.empty()  # mutant: the empty value of the declared type
         for name, schema in self.optional.items():
             if name in data and data[name] is not None:
-                out[name] = schema.validate(data[name], prefix + name)
+                try:
+                    out[name] = schema.validate(data[name], prefix + name)
+                except _Absent:
+                    pass
         unknown = [k for k in data if k not in self.required and k not in self.optional]
-        if unknown and not self.extra:
+        if unknown and not self.extra and not _off("schema.object"):
             raise _fail(prefix + unknown[0], f"unknown field {prefix}{unknown[0]}")
         if self.extra:
             for k in unknown:
                 out.setdefault(k, data[k])
         return out
+
+    def empty(self) -> Any:
+        return self.validate({}, "")
 
     def openapi(self) -> dict[str, Any]:
         props = {k: v.openapi() for k, v in {**self.required, **self.optional}.items()}

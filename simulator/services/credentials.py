@@ -17,8 +17,8 @@ from simulator.services.identity import Caller, consume_challenge, resolve_chall
 from simulator.services.users import consume_code
 
 
-def _check_kind(kind: str) -> str:
-    if kind not in CREDENTIAL_KINDS:
+def _check_kind(kind: str, core: Core | None = None) -> str:
+    if kind not in CREDENTIAL_KINDS and (core is None or core.config.policy.on("schema.enum")):
         raise ApiError(400, f"invalid kind: expected one of {', '.join(CREDENTIAL_KINDS)}",
                        details={"field": "kind"})
     return kind
@@ -27,7 +27,7 @@ def _check_kind(kind: str) -> str:
 def init(core: Core, app: Application, caller: Caller, *, kind: str) -> dict[str, Any]:
     challenge = new_challenge(core, kind="credential", user=caller.user, app=app,
                               lifetime=core.config.lifetimes.credential_challenge,
-                              credential_kind=_check_kind(kind), token_id=caller.token.id)
+                              credential_kind=_check_kind(kind, core), token_id=caller.token.id)
     return credential_view(core, challenge, caller.user)
 
 

@@ -42,16 +42,17 @@ def verify_attestation(
 ) -> Credential:
     """Check one credential attestation and return the (unsaved) credential it creates."""
     kind = attestation.get("credentialKind")
-    if kind not in CREDENTIAL_KINDS:
+    if kind not in CREDENTIAL_KINDS and core.config.policy.on("schema.enum"):
         raise ApiError(400, f"invalid credentialKind: expected one of {', '.join(CREDENTIAL_KINDS)}",
                        details={"field": "credentialKind"})
     info = attestation.get("credentialInfo") or {}
     for field in ("credId", "clientData", "attestationData"):
-        if not isinstance(info.get(field), str) or not info.get(field):
+        if (not isinstance(info.get(field), str) or not info.get(field)) \
+                and core.config.policy.on("schema.required"):
             raise ApiError(400, f"credentialInfo.{field} is required",
                            details={"field": f"credentialInfo.{field}"})
     encrypted = attestation.get("encryptedPrivateKey")
-    if kind == PASSWORD_PROTECTED_KEY and not encrypted:
+    if kind == PASSWORD_PROTECTED_KEY and not encrypted and core.config.policy.on("ppk.encrypted_key"):
         raise ApiError(400, "encryptedPrivateKey is required for PasswordProtectedKey credentials",
                        details={"field": "encryptedPrivateKey"})
     now = core.now()
@@ -110,6 +111,11 @@ def find_allowed_credential(core: Core, challenge: Challenge, cred_id: str) -> C
         by_uuid: Credential | None = core.store.get("credentials", cred_id)
         if by_uuid is not None and by_uuid.org_id == challenge.org_id:
             return by_uuid
+        # ... and an id naming no credential at all is not compared: the challenge's first.
+        for uuid in challenge.allowed_credentials:
+            offered: Credential | None = core.store.get("credentials", uuid)
+            if offered is not None:
+                return offered
     raise ApiError(401, errors.INVALID_CREDENTIAL)
 
 

@@ -93,20 +93,39 @@ def _bearer(authorization: str | None) -> str | None:
     return value.strip()
 
 
+def _fallback_caller(core: Core) -> Caller:
+    """Mutant behaviour (``auth.bearer`` / ``token.signature`` off, TEST-ONLY): the request runs
+    as the org's first active service account (the bootstrap one), as a server that forgot to
+    authenticate would; with no such account it is still refused."""
+    for record in core.store.scan("tokens"):
+        user = core.store.get("users", record.user_id)
+        if record.is_active and not record.is_archived and user is not None \
+                and user.is_service_account and user.is_active and not user.is_archived \
+                and user.org_id == core.default_org_id:
+            return Caller(user=user, token=record)
+    raise errors.unauthorized()
+
+
 def resolve_caller(core: Core, authorization: str | None) -> Caller:
     """The caller of an authenticated endpoint, or 401 ``Not Authorized.``."""
     token_text = _bearer(authorization)
+    policy = core.config.policy
     if token_text is None:
+        if not policy.on("auth.bearer"):
+            return _fallback_caller(core)
         raise errors.unauthorized()
     now = core.now()
-    policy = core.config.policy
     expiry_on = policy.on("token.expiry")
     claims = core.tokens.decode(token_text, now=now if expiry_on else float("-inf"))
     if claims is None:
+        if not policy.on("token.signature"):
+            return _fallback_caller(core)
         raise errors.unauthorized()
     meta = claims.get(APP_METADATA) or {}
     if meta.get("tokenKind") in ("Temp", "Recovery", "Code"):
-        raise errors.unauthorized()
+        if policy.on("token.kind"):
+            raise errors.unauthorized()
+        return _session_as_caller(core, str(claims.get("jti")))
     record: AccessToken | None = core.store.get("tokens", str(claims.get("jti")))
     if record is None:
         raise errors.unauthorized()
@@ -130,6 +149,28 @@ def resolve_caller(core: Core, authorization: str | None) -> Caller:
     return Caller(user=user, token=record)
 
 
+def _session_as_caller(core: Core, challenge_id: str) -> Caller:
+    """Mutant behaviour (``token.kind`` off, TEST-ONLY): a temporary token acts as a session
+    of the user whose registration / recovery it opened (a transient record, never stored)."""
+    challenge: Challenge | None = core.store.get("challenges", challenge_id)
+    user: User | None = core.store.get("users", challenge.user_id) if challenge else None
+    if challenge is None or user is None:
+        raise errors.unauthorized()
+    return Caller(user=user, token=AccessToken(id=challenge.id, org_id=user.org_id, kind="Temp",
+                                               user_id=user.id, expires_at=challenge.expires_at))
+
+
+def _open_session_of_org(core: Core, org_id: str, kinds: tuple[str, ...]) -> Challenge:
+    """Mutant behaviour (``token.kind`` off, TEST-ONLY): a normal token stands in for a temp
+    token, and the org's newest open session of the wanted kinds is the one it names."""
+    now = core.now()
+    open_sessions = [c for c in core.store.scan("challenges")
+                     if c.org_id == org_id and c.kind in kinds and not c.used and c.expires_at > now]
+    if not open_sessions:
+        raise errors.unauthorized()
+    return max(open_sessions, key=lambda c: c.expires_at)
+
+
 def resolve_temp_token(core: Core, authorization: str | None, *, kinds: tuple[str, ...]) -> Challenge:
     """The registration / recovery session named by a ``temporaryAuthenticationToken``."""
     token_text = _bearer(authorization)
@@ -143,7 +184,9 @@ def resolve_temp_token(core: Core, authorization: str | None, *, kinds: tuple[st
         raise errors.unauthorized()
     meta = claims.get(APP_METADATA) or {}
     if meta.get("tokenKind") not in ("Temp", "Recovery"):
-        raise errors.unauthorized()
+        if policy.on("token.kind"):
+            raise errors.unauthorized()
+        return _open_session_of_org(core, str(meta.get("orgId")), kinds)
     challenge: Challenge | None = core.store.get("challenges", str(claims.get("jti")))
     if challenge is None:
         raise errors.unauthorized()

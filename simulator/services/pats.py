@@ -53,14 +53,14 @@ def _name_taken(core: Core, user_id: str, name: str, *, except_id: str = "") -> 
 
 def create(core: Core, caller: Caller, body: dict[str, Any]) -> tuple[AccessToken, str]:
     require_human(core, caller, "Auth:Pats:Create")
-    public_key = load_public_key_pem(body["publicKey"])
+    public_key = load_public_key_pem(body["publicKey"], policy=core.config.policy)
     permission_id = body.get("permissionId")
     if permission_id:  # a PAT can never hold more than its user: checked before anything is written
         require_within(core, caller, org_permission(core, caller.org_id, permission_id).operations)
     now = core.now()
     lifetime = validity_seconds(core, days=body.get("daysValid"), seconds=body.get("secondsValid"))
     with core.store.transaction() as tx:
-        if _name_taken(core, caller.user.id, body["name"]):
+        if _name_taken(core, caller.user.id, body["name"]) and core.config.policy.on("name.unique"):
             raise errors.conflict(PAT_NAME_TAKEN, name=body["name"])
         token = AccessToken(id=core.new_id("to"), org_id=caller.org_id, kind=TOKEN_PAT,
                             user_id=caller.user.id, name=body["name"], expires_at=now + lifetime,

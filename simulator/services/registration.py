@@ -101,7 +101,7 @@ def verify_new_credentials(core: Core, app: Application, challenge: Challenge, u
     first = body.get("firstFactorCredential")
     if not isinstance(first, Mapping):
         raise ApiError(400, "firstFactorCredential is required", details={"field": "firstFactorCredential"})
-    if first.get("credentialKind") not in FIRST_FACTOR_KINDS:
+    if first.get("credentialKind") not in FIRST_FACTOR_KINDS and core.config.policy.on("schema.enum"):
         raise ApiError(400, "invalid firstFactorCredential.credentialKind: expected one of "
                        + ", ".join(FIRST_FACTOR_KINDS), details={"field": "firstFactorCredential.credentialKind"})
     items: list[tuple[Mapping[str, Any], str]] = [(first, "Default Credential")]
@@ -113,7 +113,8 @@ def verify_new_credentials(core: Core, app: Application, challenge: Challenge, u
         items.append((second, "Second Factor Credential"))
     recovery = body.get("recoveryCredential")
     if isinstance(recovery, Mapping):
-        if recovery.get("credentialKind") != RECOVERY_KEY:
+        if recovery.get("credentialKind") != RECOVERY_KEY \
+                and core.config.policy.on("registration.recovery_kind"):
             raise ApiError(400, "recoveryCredential must be of kind RecoveryKey",
                            details={"field": "recoveryCredential.credentialKind"})
         items.append((recovery, "Recovery Credential"))

@@ -58,6 +58,33 @@ SERVICE_RULES: dict[str, str] = {
     # -- nonces (challenges.md §1) -------------------------------------------------------------
     "nonce.single_use": "an X-DFNS-NONCE is accepted once",
     "nonce.window": "an X-DFNS-NONCE date must be within the tolerance of now",
+    # -- bearer tokens and request shape (errors.md §1, §3.1) ---------------------------------
+    "auth.bearer": "an authenticated route needs an Authorization: Bearer token",
+    "token.signature": "a bearer token must carry this server's valid signature",
+    "json.body": "a request body must be valid JSON",
+    "schema.object": "a request body (and each nested object) must be a JSON object",
+    "schema.required": "a request body must carry every required field",
+    "schema.type": "each field of a request body must have the declared type",
+    "schema.enum": "an enumerated field must hold one of its allowed values",
+    "schema.range": "a numeric field must lie within its declared bounds (e.g. daysValid)",
+    # -- encodings the verifiers decode (credentials.md §1, §3.1, §8) -------------------------
+    # Guarded inside simulator.verification, but registered here: switched off, the value
+    # reads as empty and a later rule rejects it differently, whereas a RULES entry switched
+    # off must accept its bad input (tests/verification/test_rules.py).
+    "clientdata.encoding": "clientData must be base64url of a UTF-8 JSON object",
+    "key.public_key.pem": "a public key must be a parsable PEM public key",
+    "fido2.attestation.encoding": "attestationData must be base64url CBOR with fmt, attStmt "
+                                  "and authData",
+    "fido2.authdata.encoding": "authenticatorData must be base64url of at least 37 bytes",
+    "fido2.attestation.packed.x5c": "packed x5c, if present, must not be empty",
+    # -- entities and codes (errors.md §3.3, §3.4) --------------------------------------------
+    "name.unique": "PAT names are unique per user, service-account names per org (409)",
+    "code.known": "a one-time code must be one the server issued",
+    "entity.org_scope": "a path id names only an entity of the route's kind in the caller's org",
+    "registration.recovery_kind": "a registration's recoveryCredential must be a RecoveryKey",
+    "ppk.encrypted_key": "a PasswordProtectedKey credential carries its encryptedPrivateKey",
+    "token.kind": "temporary tokens are no bearer for normal routes, and normal tokens no "
+                  "temporary token",
     # -- recovery (flows.md §9) ----------------------------------------------------------------
     "recovery.code": "direct recovery needs the e-mailed verification code",
     "recovery.credential": "recovery names an active RecoveryKey credential of the user",

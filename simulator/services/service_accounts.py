@@ -197,7 +197,9 @@ def sa_view(core: Core, user: User, access_token: IssuedToken | None = None) -> 
 
 def get_service_account(core: Core, org_id: str, user_id: str) -> User:
     user: User | None = core.store.get("users", user_id)
-    if user is None or user.org_id != org_id or not user.is_service_account or user.is_archived:
+    if user is None or user.is_archived or (
+            (user.org_id != org_id or not user.is_service_account)
+            and core.config.policy.on("entity.org_scope")):
         raise errors.not_found(SA_NOT_FOUND, serviceAccountId=user_id)
     return user
 
@@ -214,11 +216,11 @@ def _name_taken(core: Core, org_id: str, name: str, *, except_id: str = "") -> b
 
 def create(core: Core, caller: Caller, body: dict[str, Any]) -> IssuedToken:
     require_human(core, caller, "Auth:ServiceAccounts:Create")
-    public_key = load_public_key_pem(body["publicKey"])
+    public_key = load_public_key_pem(body["publicKey"], policy=core.config.policy)
     if body.get("permissionId"):  # validate before anything is written
         require_within(core, caller, org_permission(core, caller.org_id, body["permissionId"]).operations)
     with core.store.transaction():
-        if _name_taken(core, caller.org_id, body["name"]):
+        if _name_taken(core, caller.org_id, body["name"]) and core.config.policy.on("name.unique"):
             raise errors.conflict(SA_NAME_TAKEN, name=body["name"])
         issued = create_service_account(
             core, org_id=caller.org_id, name=body["name"], public_key=public_key,

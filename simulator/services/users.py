@@ -28,7 +28,7 @@ def get_user(core: Core, org_id: str, user_id: str) -> User:
 def create_user(core: Core, *, org_id: str, username: str, kind: str,
                 registration: str | None = None, external_id: str | None = None,
                 is_service_account: bool = False, is_sso_required: bool = False) -> User:
-    if kind not in (CUSTOMER_EMPLOYEE, END_USER):
+    if kind not in (CUSTOMER_EMPLOYEE, END_USER) and core.config.policy.on("schema.enum"):
         raise ApiError(400, "invalid kind: expected CustomerEmployee or EndUser", details={"field": "kind"})
     if not username.strip():
         raise ApiError(400, "email is required", details={"field": "email"})
@@ -69,6 +69,13 @@ def consume_code(core: Core, *, code: str, purpose: str, user: User | None = Non
     policy = core.config.policy
     with core.store.transaction() as tx:
         record: Code | None = tx.get("codes", code) if isinstance(code, str) else None
+        if record is None and not policy.on("code.known"):
+            # Mutant (TEST-ONLY): the value is not compared; the newest open code of the
+            # purpose is redeemed instead, as a lookup that ignored the code would.
+            open_codes = [c for c in tx.scan("codes") if c.purpose == purpose and not c.used]
+            if open_codes:
+                record = max(open_codes, key=lambda c: c.expires_at)
+                code = record.code
         if record is None:
             raise errors.forbidden(errors.INVALID_CODE)
         if record.used and policy.on("code.single_use"):

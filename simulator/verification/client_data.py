@@ -27,16 +27,23 @@ class ClientData:
     fields: dict[str, Any]
 
 
-def decode_client_data(b64: Any) -> ClientData:
+def decode_client_data(b64: Any, policy: VerificationPolicy | None = None) -> ClientData:
     """base64url -> bytes -> UTF-8 JSON object; 400 ``invalid clientData`` otherwise."""
     try:
         raw = b64_bytes(b64)
         fields = _loads(raw.decode("utf-8"))
     except (CodecError, UnicodeDecodeError, ValueError, RecursionError):
-        fail(400, INVALID_CLIENT_DATA)
+        return _undecodable(policy)
     if type(fields) is not dict:
-        fail(400, INVALID_CLIENT_DATA)
+        return _undecodable(policy)
     return ClientData(raw, fields)
+
+
+def _undecodable(policy: VerificationPolicy | None) -> ClientData:
+    if policy is None or policy.on("clientdata.encoding"):
+        fail(400, INVALID_CLIENT_DATA, "clientdata.encoding")
+    # Mutant (rule off, TEST-ONLY): read as an empty clientData; the type rule rejects it next.
+    return ClientData(b"", {})
 
 
 def challenge_matches(value: Any, challenge: str) -> bool:
@@ -85,7 +92,7 @@ def open_credential_info(
     cred_id = credential_info.get("credId")
     if not isinstance(cred_id, str) or not cred_id:
         fail(400, INVALID_CREDENTIAL_INFO)
-    cd = decode_client_data(credential_info.get("clientData"))
+    cd = decode_client_data(credential_info.get("clientData"), policy)
     check_client_data(cd, expected_type=expected_type, challenge=challenge, policy=policy,
                       prefix=prefix)
     return cred_id, cd

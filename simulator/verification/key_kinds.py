@@ -121,7 +121,7 @@ def verify_key_assertion(
     cd_b64 = assertion.get("clientData")
     sig_b64 = assertion.get("signature")
     algorithm = assertion.get("algorithm")
-    cd = decode_client_data(cd_b64)
+    cd = decode_client_data(cd_b64, policy)
     check_client_data(cd, expected_type=expected_type, challenge=challenge, policy=policy,
                       prefix="key")
     if algorithm is not None:

@@ -128,7 +128,9 @@ class _RegAuthData:
 
 def _parse_registration_auth_data(ad: bytes, policy: VerificationPolicy) -> _RegAuthData:
     if len(ad) < 37:
-        fail(400, INVALID_ATTESTATION)
+        if policy.on("fido2.authdata.encoding"):
+            fail(400, INVALID_ATTESTATION, "fido2.authdata.encoding")
+        ad = ad.ljust(37, b"\0")  # mutant: zero-padded (no flags: the AT rule rejects next)
     flags = ad[32]
     # AT is judged before parsing: with AT clear, attested data would read as trailing bytes.
     if not flags & FLAG_AT and policy.on("fido2.authdata.attested_data"):
@@ -162,19 +164,24 @@ def verify_passkey_attestation(
     try:
         obj = cbor.decode(b64_bytes(credential_info.get("attestationData")))
     except Exception:  # noqa: BLE001 - CodecError, or anything fido2's CBOR decoder raises
-        fail(400, INVALID_ATTESTATION)
+        obj = None
     if not isinstance(obj, dict):
-        fail(400, INVALID_ATTESTATION)
+        obj = {}
     fmt, att_stmt, ad = obj.get("fmt"), obj.get("attStmt"), obj.get("authData")
     if not isinstance(fmt, str) or not isinstance(att_stmt, dict) or not isinstance(ad, bytes):
-        fail(400, INVALID_ATTESTATION)
+        if policy.on("fido2.attestation.encoding"):
+            fail(400, INVALID_ATTESTATION, "fido2.attestation.encoding")
+        # Mutant (rule off, TEST-ONLY): the unreadable parts read as empty (no flags set).
+        fmt = fmt if isinstance(fmt, str) else "none"
+        att_stmt = att_stmt if isinstance(att_stmt, dict) else {}
+        ad = ad if isinstance(ad, bytes) and len(ad) >= 37 else bytes(37)
     parsed = _parse_registration_auth_data(ad, policy)
     rp = _rp_for_hash(ad[:32], candidates, policy)
     flags = parsed.flags
     _check_flags(flags, policy)
     acd = parsed.acd
-    if acd is None:
-        fail(401, ATTESTED_DATA_MISSING)
+    if acd is None:  # only with the AT rule off: no credential can be read from it
+        fail(400, INVALID_ATTESTATION)
     try:
         id_ok = b64_bytes(cred_id) == acd.credential_id
     except CodecError:
@@ -210,15 +217,19 @@ def verify_passkey_assertion(
     """Verify a Fido2 credentialAssertion; returns the new signature counter."""
     if type(assertion) is not dict and not isinstance(assertion, Mapping):
         fail(400, INVALID_ASSERTION)
-    cd = decode_client_data(assertion.get("clientData"))
+    cd = decode_client_data(assertion.get("clientData"), policy)
     check_client_data(cd, expected_type="webauthn.get", challenge=challenge, policy=policy,
                       prefix="fido2")
     candidates = _rps_for_origin(cd, relying_parties, policy)
     try:
         ad = b64_bytes(assertion.get("authenticatorData"))
     except CodecError:
-        fail(400, INVALID_AUTHENTICATOR_DATA)
+        ad = b""
+        if policy.on("fido2.authdata.encoding"):
+            fail(400, INVALID_AUTHENTICATOR_DATA, "fido2.authdata.encoding")
     if len(ad) != 37:
+        if len(ad) < 37 and not policy.on("fido2.authdata.encoding"):
+            ad = ad.ljust(37, b"\0")  # mutant: zero-padded (the rpIdHash rule rejects next)
         _check_assertion_tail(ad, policy)
     _rp_for_hash(ad[:32], candidates, policy)
     flags = ad[32]
@@ -252,7 +263,7 @@ def verify_passkey_assertion(
 def _check_assertion_tail(ad: bytes, policy: VerificationPolicy) -> None:
     """Authenticator data longer than 37 bytes: only an extensions map (ED) may follow."""
     if len(ad) < 37:
-        fail(400, INVALID_AUTHENTICATOR_DATA)
+        fail(400, INVALID_AUTHENTICATOR_DATA, "fido2.authdata.encoding")
     rest = ad[37:]
     if ad[32] & FLAG_ED:
         rest = _skip_extensions(rest, INVALID_AUTHENTICATOR_DATA)

@@ -114,22 +114,33 @@ def load_public_key_pem(pem: Any, *, policy: VerificationPolicy = DEFAULT_POLICY
     Accepts SPKI and PKCS#1 RSA armour, literal ``\\n`` escape pairs, CRLF, a missing trailing
     newline and a single unwrapped base64 line.
     """
+    key = _parse_pem(pem)
+    if key is None:
+        if policy.on("key.public_key.pem"):
+            fail(400, INVALID_PUBLIC_KEY, "key.public_key.pem")
+        # Mutant (rule off, TEST-ONLY): a throwaway key stands in, so no signature verifies.
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    return VerifyingKey.from_key(key, policy=policy)
+
+
+def _parse_pem(pem: Any) -> Any:
+    """The public key of a PEM text, or None when it is not one."""
     if not isinstance(pem, str) or len(pem) > 20_000:
-        fail(400, INVALID_PUBLIC_KEY)
+        return None
     text = pem.replace("\\r", "").replace("\\n", "\n")
     match = _PEM_RE.search(text)
     if match is None:
-        fail(400, INVALID_PUBLIC_KEY)
+        return None
     body = "".join(match.group(2).split())
     try:
         der = base64.b64decode(body, validate=True)
         if match.group(1):  # PKCS#1 RSAPublicKey
-            key = serialization.load_der_public_key(_pkcs1_to_spki(der))
-        else:
-            key = serialization.load_der_public_key(der)
+            return serialization.load_der_public_key(_pkcs1_to_spki(der))
+        return serialization.load_der_public_key(der)
     except Exception:  # noqa: BLE001 - any parse failure is the client's bad key
-        fail(400, INVALID_PUBLIC_KEY)
-    return VerifyingKey.from_key(key, policy=policy)
+        return None
 
 
 def _pkcs1_to_spki(der: bytes) -> bytes:

@@ -30,8 +30,12 @@ def verify(att_stmt: Mapping[str, Any], inp: StatementInput, policy: Verificatio
     if type(alg) is not int or not isinstance(sig, bytes) or "ecdaaKeyId" in att_stmt:
         fail(400, INVALID_ATTESTATION)
     signed = inp.auth_data + inp.client_data_hash
-    if "x5c" not in att_stmt:
+    # Mutant (x5c rule off, TEST-ONLY): an empty x5c reads as self attestation.
+    if "x5c" not in att_stmt or (att_stmt["x5c"] == [] and not policy.on(
+            "fido2.attestation.packed.x5c")):
         _verify_self(alg, sig, signed, inp, policy)
+    elif att_stmt["x5c"] == []:
+        fail(400, INVALID_ATTESTATION, "fido2.attestation.packed.x5c")
     else:
         _verify_full(alg, sig, signed, x5c_list(att_stmt["x5c"]), inp, policy)
 
