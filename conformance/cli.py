@@ -107,7 +107,8 @@ def add_commands(sub: Any) -> None:
     conf.add_argument("--target", default="inprocess", help="'inprocess' or a base URL")
     conf.add_argument("--bootstrap", default=None, help="bootstrap JSON for --target URL")
     conf.add_argument("--workers", default="2", help="pytest-xdist workers (0: none)")
-    conf.add_argument("--out", default=None, help="write junit.xml, allure-results, summary.html here")
+    conf.add_argument("--out", default=None,
+                      help="write junit.xml, allure-results, summary.html here")
     conf.set_defaults(func=None, _conformance=True)
 
     dem = sub.add_parser("demo", help="the main job: whole suite in-process + every report")

@@ -12,7 +12,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding
 from cryptography.x509.oid import NameOID
 from fido2 import cbor
 from fido2.cose import CoseKey
@@ -62,8 +62,8 @@ def att_cert(*, private: Any = None, ou: str = "Authenticator Attestation", ca: 
     builder = (
         x509.CertificateBuilder().subject_name(name).issuer_name(name)
         .public_key(private.public_key()).serial_number(4321)
-        .not_valid_before(dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc))
-        .not_valid_after(not_after or dt.datetime(2045, 1, 1, tzinfo=dt.timezone.utc))
+        .not_valid_before(dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+        .not_valid_after(not_after or dt.datetime(2045, 1, 1, tzinfo=dt.UTC))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
     if aaguid is not None:
         builder = builder.add_extension(x509.UnrecognizedExtension(
@@ -183,7 +183,8 @@ class CraftedKey:
 
 def key_assertion(device: Any, challenge: str, *, cd_type: str = "key.get",
                   challenge_override: str | None = None, cross_origin: bool | None = False,
-                  tamper: bool = False, key: Any = None, origin: str | None = None) -> dict[str, Any]:
+                  tamper: bool = False, key: Any = None,
+                  origin: str | None = None) -> dict[str, Any]:
     """A ``Key``-style assertion by ``device`` (or ``key``) with chosen defects."""
     fields: dict[str, Any] = {"type": cd_type, "challenge": challenge_override or challenge,
                               "origin": origin or device.origin}

@@ -49,12 +49,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     _add_option(group, parser, "--dfns-progress", action="store_true", default=False,
                 help="show a one-line progress indicator")
     _add_option(group, parser, "--dfns-disable-rules", default="",
-                help="TEST-ONLY: comma-separated verification rule ids to switch off (mutation proof)")
+                help="TEST-ONLY: comma-separated verification rule ids to switch off "
+                     "(mutation proof)")
 
 
 def _add_target_options(group: Any, parser: pytest.Parser) -> None:
     _add_option(group, parser, "--dfns-target", default="inprocess",
-                help="'inprocess' (embedded simulator, default) or the base URL of an implementation")
+                help="'inprocess' (embedded simulator, default) or the base URL of an "
+                     "implementation")
     _add_option(group, parser, "--dfns-bootstrap", default=None,
                 help="bootstrap JSON for --dfns-target URL (dfns-sim serve --bootstrap-out FILE)")
 
@@ -93,8 +95,9 @@ def _attach_exchanges(ctx: Ctx) -> None:
     for exchange in ctx.exchanges:
         with allure.step(exchange.title()):
             allure.attach(exchange.request_text(), "request", allure.attachment_type.TEXT)
-            allure.attach(exchange.response_body, "response", allure.attachment_type.JSON
-                          if exchange.response_body.startswith("{") else allure.attachment_type.TEXT)
+            body_type = (allure.attachment_type.JSON if exchange.response_body.startswith("{")
+                         else allure.attachment_type.TEXT)
+            allure.attach(exchange.response_body, "response", body_type)
 
 
 def _label(check: Check) -> None:
@@ -110,7 +113,8 @@ def _label(check: Check) -> None:
     allure.dynamic.title(f"{check.id} {check.rule}")
     expectation = ("must succeed" if check.expect == "P" else
                    f"must be rejected with {check.status} {check.message or ''}")
-    allure.dynamic.description(f"{check.rule}\n\n{check.expect}: {expectation}\n\nSpec: {check.section}")
+    allure.dynamic.description(f"{check.rule}\n\n{check.expect}: {expectation}\n\n"
+                               f"Spec: {check.section}")
     allure.dynamic.tag(check.expect, check.group)
 
 

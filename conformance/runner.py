@@ -1,4 +1,7 @@
-"""Run one check against a target and judge it (used by the pytest plugin and the mutation proof)."""
+"""Run one check against a target and judge it.
+
+Used by the pytest plugin and the mutation proof.
+"""
 
 from __future__ import annotations
 

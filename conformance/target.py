@@ -195,7 +195,8 @@ class Ctx:
             body["recoveryCredential"] = recovery
         if extra:
             body.update(extra)
-        return self.anon.request("POST", path, body, token=challenge["temporaryAuthenticationToken"])
+        return self.anon.request("POST", path, body,
+                                 token=challenge["temporaryAuthenticationToken"])
 
     def user(self, kind: str = "Key", *, with_recovery: bool = False, **knobs: Any) -> Actor:
         """A registered, delegated-logged-in user whose first factor is a ``kind`` device."""
@@ -242,7 +243,8 @@ class Ctx:
         return ok(actor.api.request("POST", "/auth/credentials/init", {"kind": kind}))
 
     def credential_complete(self, actor: Actor, challenge: Mapping[str, Any],
-                            attestation: Mapping[str, Any], name: str = "conformance") -> httpx.Response:
+                            attestation: Mapping[str, Any],
+                            name: str = "conformance") -> httpx.Response:
         body = {"challengeIdentifier": challenge["challengeIdentifier"], "credentialName": name,
                 **attestation}
         return actor.api.signed("POST", "/auth/credentials", body)

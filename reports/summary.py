@@ -17,7 +17,8 @@ from typing import Any
 from conformance.registry import CHALLENGES, GROUPS, KINDS, NOT_APPLICABLE
 
 CSS = """
-body{font:14px/1.4 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1d2430;background:#f7f8fa}
+body{font:14px/1.4 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;
+color:#1d2430;background:#f7f8fa}
 h1{font-size:22px;margin:0 0 4px} h2{font-size:16px;margin:22px 0 8px}
 .meta{color:#5b6472;margin-bottom:14px}
 .verdict{display:inline-block;padding:6px 14px;border-radius:6px;font-weight:700;color:#fff}
@@ -30,10 +31,12 @@ th,td{padding:6px 10px;border-bottom:1px solid #edf0f3;text-align:left;vertical-
 th{background:#eef1f5;font-weight:600}
 .matrix td{text-align:center;min-width:120px;font-weight:600;border:2px solid #fff}
 .c-pass{background:#b7e4c7}.c-fail{background:#f5a3a3}.c-skip{background:#f3e3a1}.c-empty{background:#e5e7eb;color:#6b7280}
-.c-na{background:repeating-linear-gradient(45deg,#f3f4f6,#f3f4f6 6px,#e5e7eb 6px,#e5e7eb 12px);color:#6b7280}
+.c-na{background:repeating-linear-gradient(45deg,#f3f4f6,#f3f4f6 6px,#e5e7eb 6px,#e5e7eb 12px);
+color:#6b7280}
 .bar{height:10px;background:#f5a3a3;border-radius:4px;overflow:hidden;width:160px}
 .bar span{display:block;height:100%;background:#1f9d55}
-code,pre{font:12px ui-monospace,Menlo,Consolas,monospace} pre{white-space:pre-wrap;word-break:break-all;margin:0;max-width:560px}
+code,pre{font:12px ui-monospace,Menlo,Consolas,monospace}
+pre{white-space:pre-wrap;word-break:break-all;margin:0;max-width:560px}
 .small{color:#5b6472;font-size:12px}
 """
 
@@ -53,7 +56,8 @@ def _cell_html(challenge: str, kind: str, counts: Counter | None) -> str:
         return '<td class="c-empty">no checks</td>'
     passed, failed, skipped = counts["passed"], counts["failed"], counts["skipped"]
     css = "c-fail" if failed else ("c-pass" if passed else "c-skip")
-    text = f"{passed} ✓" + (f" · {failed} ✗" if failed else "") + (f" · {skipped} skipped" if skipped else "")
+    text = (f"{passed} ✓" + (f" · {failed} ✗" if failed else "")
+            + (f" · {skipped} skipped" if skipped else ""))
     return f'<td class="{css}">{text}</td>'
 
 
@@ -65,13 +69,15 @@ def render(results: list[dict[str, Any]], *, started: float, finished: float, ta
     verdict = ('<span class="verdict ok">PASS</span>' if not failed and total else
                f'<span class="verdict bad">FAIL · {len(failed)} failing</span>')
     split = Counter(r["expect"] for r in results)
-    when = dt.datetime.fromtimestamp(started, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    when = dt.datetime.fromtimestamp(started, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     wall = finished - started
-    out = [f"<!doctype html><html><head><meta charset='utf-8'><title>Dfns conformance summary</title>"
+    out = [f"<!doctype html><html><head><meta charset='utf-8'>"
+           "<title>Dfns conformance summary</title>"
            f"<style>{CSS}</style></head><body>",
            f"<h1>Dfns auth API conformance {verdict}</h1>",
-           f"<div class='meta'>Target: <b>{html.escape(str(target or 'inprocess'))}</b> · started {when}"
-           f" · wall time <b>{wall:.1f} s</b>" + (f" · {workers} workers" if workers else "") + "</div>",
+           f"<div class='meta'>Target: <b>{html.escape(str(target or 'inprocess'))}</b>"
+           f" · started {when} · wall time <b>{wall:.1f} s</b>"
+           + (f" · {workers} workers" if workers else "") + "</div>",
            "<div class='cards'>"]
     for label, value in [("checks", total), ("passed", outcomes["passed"]),
                          ("failed", outcomes["failed"]), ("skipped", outcomes["skipped"]),
@@ -112,10 +118,12 @@ def render(results: list[dict[str, Any]], *, started: float, finished: float, ta
     if not failed:
         out.append("<p>None.</p>")
     else:
-        out.append("<table><tr><th>check</th><th>rule</th><th>why</th><th>observed response</th></tr>")
+        out.append("<table><tr><th>check</th><th>rule</th><th>why</th>"
+                   "<th>observed response</th></tr>")
         for r in sorted(failed, key=lambda r: r["id"]):
+            why = r["message"].replace("conformance.runner.CheckFailed: ", "")[:400]
             out.append(f"<tr><td><code>{html.escape(r['id'])}</code></td>"
-                       f"<td>{html.escape(r['rule'])}</td><td><pre>{html.escape(r['message'].replace('conformance.runner.CheckFailed: ', '')[:400])}</pre></td>"
+                       f"<td>{html.escape(r['rule'])}</td><td><pre>{html.escape(why)}</pre></td>"
                        f"<td><pre>{html.escape(r['observed'][:400])}</pre></td></tr>")
         out.append("</table>")
     slow = sorted(results, key=lambda r: -r.get("duration", 0))[:5]

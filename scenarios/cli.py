@@ -86,7 +86,8 @@ def add_commands(sub: Any) -> None:
     scen = sub.add_parser("scenario", help="list, run and map the scripted end-to-end scenarios")
     inner = scen.add_subparsers(dest="scenario_command", required=True)
     inner.add_parser("list", help="list the scenarios").set_defaults(func=_list)
-    inner.add_parser("matrix", help="challenge x kind coverage (markdown)").set_defaults(func=_matrix)
+    inner.add_parser("matrix",
+                     help="challenge x kind coverage (markdown)").set_defaults(func=_matrix)
     run = inner.add_parser("run", help="run one scenario, printing each step")
     run.add_argument("name")
     run.add_argument("--target", default="inprocess", help="'inprocess' or a base URL")

@@ -64,7 +64,8 @@ class DfnsApi:
         return out
 
     def request(self, method: str, path: str, body: Any = None, *, user_action: str | None = None,
-                token: str | None = None, headers: Mapping[str, str] | None = None) -> httpx.Response:
+                token: str | None = None,
+                headers: Mapping[str, str] | None = None) -> httpx.Response:
         content = None if body is None else json.dumps(body, separators=(",", ":")).encode()
         all_headers = self._headers(user_action, token)
         if content is not None:
@@ -133,7 +134,8 @@ def login(api: DfnsApi, *, org_id: str, username: str, device: Signer,
     challenge = ok(api.request("POST", "/auth/login/init", body, token=""))
     assertion = device.sign(challenge)
     result = ok(api.request("POST", "/auth/login", {
-        "challengeIdentifier": challenge["challengeIdentifier"], "firstFactor": assertion}, token=""))
+        "challengeIdentifier": challenge["challengeIdentifier"], "firstFactor": assertion},
+                            token=""))
     return str(result["token"])
 
 

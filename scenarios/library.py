@@ -30,7 +30,8 @@ SCENARIOS: dict[str, ScenarioInfo] = {}
 
 
 def scenario(name: str, summary: str, cells: list[tuple[str, str]], *,
-             routes: list[tuple[str, str]] = (), needs_sim: bool = False) -> Any:  # type: ignore[assignment]
+             routes: list[tuple[str, str]] = (),
+             needs_sim: bool = False) -> Any:  # type: ignore[assignment]
     def register(fn: Scenario) -> Scenario:
         SCENARIOS[name] = ScenarioInfo(name, fn, summary, tuple(cells), tuple(routes), needs_sim)
         return fn
@@ -85,7 +86,8 @@ def _create_credential(kind: str) -> Scenario:
         body = {"challengeIdentifier": challenge["challengeIdentifier"],
                 "credentialName": f"my {kind}", **new.register(challenge)}
         info = ok(user.api.signed("POST", "/auth/credentials", body))
-        stage.step(f"new {kind} attested; creation signed with the existing Key -> {info.get('credentialUuid') or info.get('uuid')}")
+        new_uuid = info.get("credentialUuid") or info.get("uuid")
+        stage.step(f"new {kind} attested; creation signed with the existing Key -> {new_uuid}")
     return run
 
 
@@ -107,7 +109,8 @@ def _create_credential_with_code(kind: str) -> Scenario:
         body = {"challengeIdentifier": challenge["challengeIdentifier"],
                 "credentialName": f"{kind} via code", **new.register(challenge)}
         info = ok(stage.anon.request("POST", "/auth/credentials/code/verify", body, token=""))
-        stage.step(f"new {kind} verified without auth -> {info.get('credentialUuid') or info.get('uuid')}")
+        new_uuid = info.get("credentialUuid") or info.get("uuid")
+        stage.step(f"new {kind} verified without auth -> {new_uuid}")
     return run
 
 
@@ -136,7 +139,8 @@ def enduser_registration_with_wallets(stage: Stage) -> None:
     stage.step("delegated registration challenge")
     device = stage.device("Fido2")
     result = complete_registration(stage.anon, challenge, device, path="/auth/registration/enduser",
-                                   extra={"wallets": [{"network": "EthereumSepolia", "name": "w1"}]})
+                                   extra={"wallets": [{"network": "EthereumSepolia",
+                                                       "name": "w1"}]})
     wallets = result.get("wallets") or []
     stage.step(f"registered with a passkey and {len(wallets)} wallet(s): "
                + ", ".join(f"{w['network']} {w.get('address', '')}" for w in wallets))
@@ -159,7 +163,8 @@ def multi_device_faq(stage: Stage) -> None:
             **device_b.register(on_b)}
     stage.step("device B creates Cred-B on its own rpId")
     info = ok(user.api.signed("POST", "/auth/credentials", body))
-    stage.step(f"device A signs the user action (challenge-2) with Cred-A; Cred-B -> {info.get('credentialUuid') or info.get('uuid')}")
+    new_uuid = info.get("credentialUuid") or info.get("uuid")
+    stage.step(f"device A signs the user action (challenge-2) with Cred-A; Cred-B -> {new_uuid}")
     app_b_id = app_b.get("appId") or app_b.get("id")
     api_b = DfnsApi(stage.http, app_id=app_b_id)
     token = login(api_b, org_id=stage.org_id, username=user.username, device=device_b)
@@ -187,7 +192,8 @@ def _recovery(delegated: bool, new_kind: str = "Key") -> Scenario:
         new_rk = stage.device("RecoveryKey", user.username)
         new_credentials = {"firstFactorCredential": new_device.register(challenge),
                            "recoveryCredential": new_rk.register(challenge)}
-        assertion = rk.recovery_assertion(new_credentials, rk.encrypted_key_from_challenge(challenge))
+        assertion = rk.recovery_assertion(new_credentials,
+                                          rk.encrypted_key_from_challenge(challenge))
         ok(stage.anon.request("POST", "/auth/recover/user", {
             "recovery": assertion, "newCredentials": new_credentials},
             token=challenge["temporaryAuthenticationToken"]))
@@ -263,7 +269,8 @@ def service_account_lifecycle(stage: Stage) -> None:
     admin = _admin(stage)
     key = KeyAuthenticator(algorithm="Ed25519")
     info = ok(admin.api.signed("POST", "/auth/service-accounts",
-                               {"name": f"svc-{admin.user_id[-6:]}", "publicKey": key.public_key_pem}))
+                               {"name": f"svc-{admin.user_id[-6:]}",
+                                "publicKey": key.public_key_pem}))
     sa_id, token = info["userInfo"]["userId"], info["accessTokens"][0]
     stage.step(f"service account {sa_id} created")
     sa = DfnsApi(stage.http, token["accessToken"],
@@ -299,7 +306,8 @@ def signature_for_unintegrated_chain(stage: Stage) -> None:
     stage.step(f"client formats the transaction and hashes it: 0x{digest.hex()[:16]}…")
     sig = ok(user.api.signed("POST", f"/wallets/{wallet['id']}/signatures",
                              {"kind": "Hash", "hash": "0x" + digest.hex()}))
-    stage.step(f"the API signs the hash (status {sig['status']}), the passkey signs the user action")
+    stage.step(f"the API signs the hash (status {sig['status']}), "
+               "the passkey signs the user action")
     r, s = int(sig["signature"]["r"], 16), int(sig["signature"]["s"], 16)
     public = ec.EllipticCurvePublicKey.from_encoded_point(
         ec.SECP256K1(), bytes.fromhex(wallet["signingKey"]["publicKey"].removeprefix("0x")))

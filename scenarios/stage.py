@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from scenarios.client import DfnsApi, delegated_login, ok, register_delegated, service_account_api
+from scenarios.client import DfnsApi, delegated_login, register_delegated, service_account_api
 from virtual_authenticators import (
     KeyAuthenticator,
     PasskeyAuthenticator,
@@ -120,8 +120,8 @@ class Stage:
         return self.sim.last_code(to)
 
     def expiration(self, seconds: float = 50) -> str:
-        now = self.sim.clock.now() if self.sim is not None else dt.datetime.now(dt.timezone.utc).timestamp()
-        return dt.datetime.fromtimestamp(now + seconds, dt.timezone.utc).isoformat().replace("+00:00", "Z")
+        now = self.sim.clock.now() if self.sim is not None else dt.datetime.now(dt.UTC).timestamp()
+        return dt.datetime.fromtimestamp(now + seconds, dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 Scenario = Callable[[Stage], None]

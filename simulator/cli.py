@@ -77,9 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, default=None, help="deterministic ids and tokens")
     serve.add_argument("--log-level", default="warning")
     serve.add_argument("--state", metavar="FILE",
-                       help="keep state in this SQLite file (created if missing; restored on restart)")
+                       help="keep state in this SQLite file "
+                            "(created if missing; restored on restart)")
     serve.add_argument("--workers", type=int, default=1,
-                       help="uvicorn worker processes sharing one store (--state, --store or a temp SQLite)")
+                       help="uvicorn worker processes sharing one store "
+                            "(--state, --store or a temp SQLite)")
     serve.add_argument("--store", default=None,
                        help="shared store URL for --workers: sqlite:///FILE or redis://HOST:PORT/DB")
     serve.add_argument("--admin-token", default=os.environ.get("DFNS_SIM_ADMIN_TOKEN") or None,

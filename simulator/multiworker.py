@@ -61,8 +61,8 @@ def store_url(args: argparse.Namespace) -> str:
     # No --state: the shared state is ephemeral, so keep it in RAM (tmpfs) when the machine
     # has one; the SQLite store fsyncs every commit, which on a disk would set the pace.
     shm = "/dev/shm"
-    directory = tempfile.mkdtemp(prefix="dfns-sim-workers-",
-                                 dir=shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None)
+    shm_usable = os.path.isdir(shm) and os.access(shm, os.W_OK)
+    directory = tempfile.mkdtemp(prefix="dfns-sim-workers-", dir=shm if shm_usable else None)
     return str(Path(directory) / "state.sqlite")
 
 

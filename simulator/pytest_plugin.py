@@ -49,7 +49,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run the dfns_* fixtures (and the conformance suite) against this base "
                          "URL; 'inprocess' or unset: the in-process simulator")
     group.addoption("--dfns-bootstrap", dest="dfns_bootstrap", metavar="FILE", default=None,
-                    help="bootstrap identity JSON for --dfns-target (dfns-sim serve --bootstrap-out)")
+                    help="bootstrap identity JSON for --dfns-target "
+                         "(dfns-sim serve --bootstrap-out)")
     group.addoption("--dfns-door", dest="dfns_door", choices=DOORS, default=None,
                     help="without --dfns-target: reach the simulator in-process (default) or over "
                          "loopback HTTP")
@@ -257,7 +258,8 @@ class DfnsUser:
 
 
 @pytest.fixture
-def dfns_user_factory(dfns_sa: Any, dfns_authenticator_factory: Callable[..., Any]) -> Callable[..., DfnsUser]:
+def dfns_user_factory(dfns_sa: Any,
+                      dfns_authenticator_factory: Callable[..., Any]) -> Callable[..., DfnsUser]:
     """``make(kind="Key", username=None, user_kind="EndUser", **knobs)``: delegated
     registration by the service account, then a delegated login."""
     from scenarios.client import DfnsApi, delegated_login, register_delegated

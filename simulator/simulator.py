@@ -16,19 +16,18 @@ import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from simulator import wallets
 from simulator.admin import Control, FaultRegistry, Journal, SimulatorApp
 from simulator.clock import Clock
 from simulator.config import SimulatorConfig
 from simulator.http.app import build_app
 from simulator.http.routes import ALL_TABLES
 from simulator.http.routing import RouteSpec
-from simulator.services import audit
-from simulator.services import user_groups
+from simulator.services import audit, user_groups
 from simulator.services import bootstrap as bootstrap_service
 from simulator.services.core import Core
 from simulator.store import Store
 from simulator.transport import InProcessTransport
-from simulator import wallets
 from simulator.verification.public_keys import load_public_key_pem
 
 INPROCESS_BASE_URL = "http://dfns-sim.inprocess"
@@ -148,16 +147,25 @@ class Simulator:
     # -- control plane (the Python twin of /_sim/...) ----------------------------------
     @property
     def faults(self) -> FaultRegistry:
-        """Scheduled failures: ``sim.faults.add("error", path="/auth/login", status=503, times=1)``."""
+        """Scheduled failures.
+
+        ``sim.faults.add("error", path="/auth/login", status=503, times=1)``.
+        """
         return self.control.faults
 
     @property
     def journal(self) -> Journal:
-        """Masked request journal: ``sim.journal(limit=10)`` reads, ``sim.journal.clear()`` empties."""
+        """Masked request journal.
+
+        ``sim.journal(limit=10)`` reads, ``sim.journal.clear()`` empties.
+        """
         return self.control.journal
 
     def reset(self, org_id: str | None = None) -> dict[str, Any]:
-        """Back to the state right after bootstrap (or reset one org); faults, journal, clock too."""
+        """Back to the state right after bootstrap (or reset one org).
+
+        Faults, journal and clock are reset too.
+        """
         return self.control.reset(org_id)
 
     def snapshot(self) -> dict[str, Any]:

@@ -2,7 +2,8 @@ from scenarios.client import DfnsApi, delegated_login, login, ok, register_deleg
 from virtual_authenticators import KeyAuthenticator
 
 
-def test_delegated_registration_login_and_action(sa: DfnsApi, anon: DfnsApi, bootstrap: dict) -> None:
+def test_delegated_registration_login_and_action(sa: DfnsApi, anon: DfnsApi,
+                                                 bootstrap: dict) -> None:
     device = KeyAuthenticator(algorithm="Ed25519")
     result = register_delegated(sa, "smoke@example.com", device)
     assert result["credential"]["kind"] == "Key"

@@ -50,9 +50,9 @@ def _soon(ctx: Ctx, seconds: float = 50) -> str:
 
     if ctx.sim is not None:
         now = ctx.sim.clock.now()
-        return dt.datetime.fromtimestamp(now + seconds, dt.timezone.utc).isoformat().replace(
+        return dt.datetime.fromtimestamp(now + seconds, dt.UTC).isoformat().replace(
             "+00:00", "Z")
-    return (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=seconds)).isoformat().replace(
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)).isoformat().replace(
         "+00:00", "Z")
 
 

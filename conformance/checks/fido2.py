@@ -74,7 +74,8 @@ class _FaultyPasskey:
 for _context, _present in REGISTRATION_CONTEXTS.items():
     _subject = "REG-F2" if _context == "registration" else "CRED-F2"
     for fault, group, rule, status, message, guards, fmt in CREATE_FAULTS:
-        add(group, _subject, "F", f"{rule} ({fault.value}, {fmt})", "WebAuthn §7.1; credentials.md §8.1",
+        add(group, _subject, "F", f"{rule} ({fault.value}, {fmt})",
+            "WebAuthn §7.1; credentials.md §8.1",
             lambda ctx, p=_present, f=fault, fm=fmt: p(ctx, _FaultyPasskey(ctx, f, fm)),
             status=status, message=message, guards=guards, cells=[(_context, "Fido2")])
 

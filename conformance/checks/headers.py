@@ -37,7 +37,8 @@ AUTH_ROUTES: list[tuple[str, str]] = [
 FAKE_IDS = {"credentialUuid": "cr-00000-00000-0000000000000000",
             "userId": "us-00000-00000-0000000000000000",
             "serviceAccountId": "us-00000-00000-0000000000000000",
-            "tokenId": "to-00000-00000-0000000000000000", "appId": "ap-00000-00000-0000000000000000",
+            "tokenId": "to-00000-00000-0000000000000000",
+            "appId": "ap-00000-00000-0000000000000000",
             "walletId": "wa-00000-00000-0000000000000000"}
 
 
@@ -66,7 +67,8 @@ for method, path in AUTH_ROUTES:
 
 def _temp_token_on_normal(ctx: Any) -> Any:
     challenge = ctx.registration_challenge()
-    return ctx.anon.request("GET", "/auth/credentials", token=challenge["temporaryAuthenticationToken"])
+    return ctx.anon.request("GET", "/auth/credentials",
+                            token=challenge["temporaryAuthenticationToken"])
 
 
 def _normal_token_on_registration(ctx: Any) -> Any:

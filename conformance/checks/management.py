@@ -241,7 +241,8 @@ for rule, status, message, fn, guards in [
         message=message, guards=guards, routes=SAR)
 
 for rule, status, message, fn in [
-    ("an end user cannot list users", 403, "not authorized to perform operation", enduser_lists_users),
+    ("an end user cannot list users", 403, "not authorized to perform operation",
+     enduser_lists_users),
     ("an end user cannot create service accounts", 403, "not authorized to perform operation",
      enduser_creates_sa),
     ("an employee without permissions cannot list users", 403,
@@ -281,13 +282,15 @@ def _recover(ctx: Any, *, delegated: bool, tamper: str = "", new_kind: str = "Ke
     assertion = rk.recovery_assertion(signed, rk.encrypted_key_from_challenge(challenge))
     if tamper == "signature":
         sig = assertion["credentialAssertion"]["signature"]
-        assertion["credentialAssertion"]["signature"] = sig[:10] + ("A" if sig[10] != "A" else "B") + sig[11:]
+        flipped = "A" if sig[10] != "A" else "B"
+        assertion["credentialAssertion"]["signature"] = sig[:10] + flipped + sig[11:]
     response = ctx.anon.request("POST", "/auth/recover/user", {
         "recovery": assertion, "newCredentials": new_credentials},
         token=challenge["temporaryAuthenticationToken"])
     if tamper == "old-login" and response.status_code < 400:
         login = ctx.login_challenge(actor) if False else ok(ctx.anon.request(
-            "POST", "/auth/login/init", {"username": actor.username, "orgId": ctx.org_id}, token=""))
+            "POST", "/auth/login/init", {"username": actor.username, "orgId": ctx.org_id},
+            token=""))
         return ctx.login_complete(login, {"kind": "Key", "credentialAssertion":
                                           actor.device.assertion(login["challenge"])})
     return response
@@ -299,14 +302,16 @@ for delegated, label in ((False, "direct"), (True, "delegated")):
         lambda ctx, d=delegated: _recover(ctx, delegated=d), needs=needs, routes=REC,
         cells=[("recovery", "RecoveryKey"), ("recovery", "Key"), ("registration", "RecoveryKey")])
     add("REC", "REC", "F", f"{label} recovery: the assertion challenge must equal newCredentials",
-        "flows.md §9.1 step 3", lambda ctx, d=delegated: _recover(ctx, delegated=d, tamper="challenge"),
+        "flows.md §9.1 step 3",
+        lambda ctx, d=delegated: _recover(ctx, delegated=d, tamper="challenge"),
         status=401, message=E.CHALLENGE_MISMATCH, guards=("recovery.challenge",), needs=needs,
         routes=REC, cells=[("recovery", "RecoveryKey")])
     add("REC", "REC", "F", f"{label} recovery: the recovery signature must verify", "flows.md §9",
         lambda ctx, d=delegated: _recover(ctx, delegated=d, tamper="signature"), status=401,
         message=E.INVALID_SIGNATURE, guards=("key.assertion.signature",), needs=needs, routes=REC,
         cells=[("recovery", "RecoveryKey")])
-    add("REC", "REC", "F", f"{label} recovery: old credentials stop working", "flows.md §9.1 effects",
+    add("REC", "REC", "F", f"{label} recovery: old credentials stop working",
+        "flows.md §9.1 effects",
         lambda ctx, d=delegated: _recover(ctx, delegated=d, tamper="old-login"), status=401,
         guards=("recovery.revoke",), needs=needs, routes=REC, cells=[("login", "Key")])
 add("REC", "REC", "F", "recovery init: a wrong verification code is refused", "flows.md §9.1",
@@ -318,7 +323,8 @@ add("REC", "REC", "F", "recovery init: credentialId must be a RecoveryKey", "flo
 add("REC", "REC", "P", "delegated recovery onto a new passkey succeeds", "flows.md §9.2",
     lambda ctx: _recover(ctx, delegated=True, new_kind="Fido2"), routes=REC,
     cells=[("recovery", "RecoveryKey"), ("recovery", "Fido2")])
-add("REC", "REC", "P", "delegated recovery onto a new PasswordProtectedKey succeeds", "flows.md §9.2",
+add("REC", "REC", "P", "delegated recovery onto a new PasswordProtectedKey succeeds",
+    "flows.md §9.2",
     lambda ctx: _recover(ctx, delegated=True, new_kind="PasswordProtectedKey"), routes=REC,
     cells=[("recovery", "RecoveryKey"), ("recovery", "PasswordProtectedKey")])
 

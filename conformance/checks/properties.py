@@ -79,7 +79,8 @@ def _mutated_assertions(kind: str, where: str) -> Any:
         def prop(mutation: tuple[str, str, int, int]) -> None:
             if where == "login":
                 challenge = ctx.login_challenge(actor)
-                response = ctx.login_complete(challenge, _mutate(actor.device.sign(challenge), mutation))
+                response = ctx.login_complete(challenge,
+                                              _mutate(actor.device.sign(challenge), mutation))
             else:
                 challenge = ctx.action_challenge(actor)
                 response = ctx.action_complete(actor, challenge,
@@ -163,11 +164,13 @@ for kind in ("Key", "Fido2"):
         add("PROP", "PROP", "F", f"random mutations of a valid {kind} {where} assertion are "
             "rejected with a 4xx envelope", "errors.md §1, §3.3", _mutated_assertions(kind, where),
             self_judged=True, cells=[(where, kind)],
-            guards=("key.assertion.signature",) if kind == "Key" else ("fido2.assertion.signature",))
+            guards=(("key.assertion.signature",) if kind == "Key"
+                    else ("fido2.assertion.signature",)))
     add("PROP", "PROP", "F", f"random bit flips in a valid {kind} registration are rejected "
         "with a 4xx envelope", "errors.md §3.3", _mutated_registration(kind), self_judged=True,
         cells=[("registration", kind)],
-        guards=("key.attestation.signature",) if kind == "Key" else ("fido2.authdata.credential_id",))
+        guards=(("key.attestation.signature",) if kind == "Key"
+                else ("fido2.authdata.credential_id",)))
 add("PROP", "PROP", "F", "random JSON bodies on unauthenticated routes are rejected with a 4xx "
     "envelope", "errors.md §3.1", _random_json_bodies, self_judged=True, guards=("code.known",))
 add("PROP", "PROP", "P", "random valid register / login / action flows succeed", "flows.md §2-§5",

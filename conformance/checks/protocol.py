@@ -4,7 +4,6 @@ applications (origin / rpId)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from conformance.checks._contexts import at_credential_code, soon
@@ -115,7 +114,8 @@ def ua_json_equal(ctx: Any, kind: str) -> Any:
 
 
 UA_TABLE = [
-    ("a protected call without X-DFNS-USERACTION is refused", 403, E.USER_ACTION_INVALID, ua_missing),
+    ("a protected call without X-DFNS-USERACTION is refused", 403, E.USER_ACTION_INVALID,
+     ua_missing),
     ("a malformed user-action token is refused", 403, E.USER_ACTION_INVALID, ua_garbage),
     ("a user-action token is single use", 400, E.USER_ACTION_USED, ua_reused),
     ("the payload must equal the one signed", 403, E.USER_ACTION_INVALID, ua_other_body),

@@ -108,7 +108,8 @@ class AdminApi:
 
     async def seed(self, request: AdminRequest) -> Any:
         if not isinstance(request.body, dict) or "seed" not in request.body:
-            raise ControlError(400, "the body must be {\"seed\": <integer or null>}", details={"field": "seed"})
+            raise ControlError(400, "the body must be {\"seed\": <integer or null>}",
+                               details={"field": "seed"})
         return self.control.seed(request.body["seed"])
 
     async def clock(self, request: AdminRequest) -> Any:
@@ -236,7 +237,8 @@ class SimulatorApp:
                 try:
                     body = json.loads(raw)
                 except (ValueError, UnicodeDecodeError):
-                    raise ApiError(400, "request body is not valid JSON", code="invalid_json") from None
+                    raise ApiError(400, "request body is not valid JSON",
+                                   code="invalid_json") from None
             query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
             result = await handler(AdminRequest(method, sub_path, query, body))
             status, payload = result if isinstance(result, tuple) else (200, result)
@@ -248,7 +250,8 @@ class SimulatorApp:
                             headers)
         except Exception:  # noqa: BLE001 - a bug answers in the envelope, never a bare 500
             log.exception("unhandled error in admin %s %s", method, scope["path"])
-            await send_json(send, 500, error_body(500, "Internal Server Error", error_id=_error_id()))
+            await send_json(send, 500,
+                            error_body(500, "Internal Server Error", error_id=_error_id()))
 
 
 async def _read_all(receive: Callable) -> bytes:

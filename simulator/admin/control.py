@@ -94,13 +94,15 @@ class Control:
     def snapshot(self) -> dict[str, Any]:
         codec = _codec()
         if not codec_available():
-            raise ControlError(501, "snapshots need simulator.persistence.codec, which is not installed")
+            raise ControlError(501,
+                               "snapshots need simulator.persistence.codec, which is not installed")
         return dict(codec.dump_state(self.target))
 
     def restore(self, document: Any) -> dict[str, Any]:
         codec = _codec()
         if not codec_available():
-            raise ControlError(501, "snapshots need simulator.persistence.codec, which is not installed")
+            raise ControlError(501,
+                               "snapshots need simulator.persistence.codec, which is not installed")
         if not isinstance(document, dict):
             raise ControlError(400, "the body must be a state document from /_sim/snapshot")
         try:
@@ -142,7 +144,8 @@ class Control:
             clock.unfreeze()
         elif action == "set":
             if body.get("at") is None:
-                raise ControlError(400, "set needs at (ISO-8601 or epoch seconds)", details={"field": "at"})
+                raise ControlError(400, "set needs at (ISO-8601 or epoch seconds)",
+                                   details={"field": "at"})
             clock.set(_instant(body["at"]))
         else:
             seconds = body.get("seconds")
@@ -160,7 +163,8 @@ class Control:
         for m in self.core.outbox(org_id):
             if to is not None and m.to.lower() != to.lower():
                 continue
-            if (kind is not None and m.kind != kind) or (user_id is not None and m.user_id != user_id):
+            if (kind is not None and m.kind != kind) or (user_id is not None
+                                                         and m.user_id != user_id):
                 continue
             rows.append({"id": m.id, "to": m.to, "kind": m.kind, "subject": m.subject,
                          "body": m.body, "code": m.code, "userId": m.user_id, "orgId": m.org_id,

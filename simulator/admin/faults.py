@@ -102,7 +102,8 @@ def build_rule(rule_id: str, *, action: str | None = None, method: str = "*", pa
         try:
             compiled = re.compile(path_regex)
         except re.error as exc:
-            raise FaultSpecError("pathRegex", f"pathRegex is not a valid regular expression: {exc}") from None
+            raise FaultSpecError("pathRegex",
+                                 f"pathRegex is not a valid regular expression: {exc}") from None
     probability = _number(probability, "probability", low=0.0, high=1.0)
     if times is not None:
         times = _number(times, "times", low=1, high=1_000_000, integer=True)
@@ -171,7 +172,8 @@ class FaultRegistry:
             raise FaultSpecError("body", "the body must be a JSON object describing one fault")
         unknown = sorted(set(body) - set(WIRE_NAMES))
         if unknown:
-            raise FaultSpecError(unknown[0], f"unknown field {unknown[0]!r}; expected {', '.join(WIRE_NAMES)}")
+            raise FaultSpecError(unknown[0],
+                                 f"unknown field {unknown[0]!r}; expected {', '.join(WIRE_NAMES)}")
         return self.add(**{WIRE_NAMES[k]: v for k, v in body.items()})
 
     def list(self) -> list[dict[str, Any]]:

@@ -101,7 +101,8 @@ async def _read_body(receive: Callable, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def send_json(send: Callable, status: int, body: Any, headers: Iterable[tuple[bytes, bytes]] = ()) -> None:
+async def send_json(send: Callable, status: int, body: Any,
+                    headers: Iterable[tuple[bytes, bytes]] = ()) -> None:
     payload = _COMPACT_JSON.encode(body).encode()  # == json.dumps(body, separators=(",", ":"))
     raw_headers = [*JSON_HEADERS, (b"content-length", str(len(payload)).encode()), *headers]
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
@@ -179,13 +180,15 @@ class Endpoint:
                 parsed = json.loads(raw)
             except (ValueError, UnicodeDecodeError):
                 if core.config.policy.on("json.body"):
-                    raise ApiError(400, "request body is not valid JSON", code="invalid_json") from None
+                    raise ApiError(400, "request body is not valid JSON",
+                                   code="invalid_json") from None
                 # Mutant (json.body off, TEST-ONLY): an unparsable body is read as no body.
         # 1. caller identity decides the org for everything after it
         if spec.caller in (AUTH, SA):
             call.caller = resolve_caller(core, headers.get("authorization"))
         elif spec.caller == TEMP:
-            call.temp = resolve_temp_token(core, headers.get("authorization"), kinds=spec.temp_kinds)
+            call.temp = resolve_temp_token(core, headers.get("authorization"),
+                                           kinds=spec.temp_kinds)
         # 2. application (X-DFNS-APPID optional: spec README row 1)
         call.app = self._application(call, headers.get("x-dfns-appid"), parsed)
         # 3. nonce (optional unless configured strict: row 2)
@@ -198,7 +201,8 @@ class Endpoint:
         if spec.caller == SA and not call.require_caller().is_service_account \
                 and core.config.policy.on("sa_only"):
             caller = call.require_caller()
-            raise errors.not_permitted(caller.user.kind, caller.user.id, spec.sa_operation or spec.path)
+            raise errors.not_permitted(caller.user.kind, caller.user.id,
+                                       spec.sa_operation or spec.path)
         permissions.check(core, app=call.app, caller=call.caller, operations=spec.operations,
                           app_only=spec.app_only or spec.caller in (NONE, TEMP))
         # 5. schema
@@ -226,7 +230,8 @@ class Endpoint:
             if app is not None and valid:
                 from simulator.services.applications import check_app_secret
 
-                check_app_secret(core, app, call.headers.get("x-dfns-appsecret"))  # server-side apps only
+                check_app_secret(core, app,
+                                 call.headers.get("x-dfns-appsecret"))  # server-side apps only
                 return app
             if core.config.policy.on("app.valid"):
                 raise errors.unauthorized(errors.APP_INVALID)
@@ -276,7 +281,8 @@ def _exact_table(ordered: list[Route]) -> dict[tuple[str, str], Any]:
             continue
         method = route.endpoint.spec.method
         shadowed = any(
-            earlier.path_regex.match(route.path) and (earlier.methods is None or method in earlier.methods)
+            earlier.path_regex.match(route.path)
+            and (earlier.methods is None or method in earlier.methods)
             for earlier in ordered[:position]
         )
         if not shadowed:
@@ -296,13 +302,15 @@ def build_app(core: Core, routes: Iterable[RouteSpec], extra_routes: Iterable[Ro
 
         status = getattr(exc, "status_code", 404)
         message = "route not found" if status == 404 else "method not allowed"
-        return JSONResponse(error_body(status, message, {"path": request.url.path}, error_id=_error_id()),
+        return JSONResponse(error_body(status, message, {"path": request.url.path},
+                                       error_id=_error_id()),
                             status_code=status)
 
     async def server_error(request: Any, exc: Any) -> Any:
         from starlette.responses import JSONResponse
 
-        return JSONResponse(error_body(500, "Internal Server Error", error_id=_error_id()), status_code=500)
+        return JSONResponse(error_body(500, "Internal Server Error", error_id=_error_id()),
+                            status_code=500)
 
     app.add_exception_handler(404, not_found)
     app.add_exception_handler(405, not_found)

@@ -127,7 +127,8 @@ def build_openapi(routes: Iterable[RouteSpec], *, title: str = "dfns-sim (Dfns a
         "info": {"title": title, "version": version},
         "paths": dict(sorted(paths.items())),
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                           "bearerFormat": "JWT"}},
             "schemas": {"ErrorEnvelope": ERROR_ENVELOPE},
         },
     }

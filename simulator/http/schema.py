@@ -265,8 +265,10 @@ CREDENTIAL_INFO = Obj(
     }
 )
 CREDENTIAL_ATTESTATION = Obj(
-    required={"credentialKind": Str(min_length=1, max_length=64), "credentialInfo": CREDENTIAL_INFO},
-    optional={"encryptedPrivateKey": Str(max_length=200_000), "credentialName": Str(max_length=500)},
+    required={"credentialKind": Str(min_length=1, max_length=64),
+              "credentialInfo": CREDENTIAL_INFO},
+    optional={"encryptedPrivateKey": Str(max_length=200_000),
+              "credentialName": Str(max_length=500)},
     aliases={"kind": "credentialKind"},
 )
 CREDENTIAL_ASSERTION_INFO = Obj(

@@ -100,7 +100,8 @@ def payload_matches(signed: str, actual_body: bytes | None) -> bool:
 def _same_json(a: Any, b: Any) -> bool:
     """Structural JSON equality: key order ignored, numbers by value, bool never equals int."""
     if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(_same_json(a[k], b[k]) for k in a)
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same_json(a[k], b[k])
+                                                                    for k in a)
     if isinstance(a, list):
         return isinstance(b, list) and len(a) == len(b) and all(map(_same_json, a, b))
     if isinstance(a, bool) or isinstance(b, bool):
@@ -124,7 +125,8 @@ def redeem(core: Core, caller: Caller, header: str | None, *, method: str, path:
         raise errors.forbidden(errors.USER_ACTION_INVALID)
     now = core.now()
     # With ua.expiry off the JWT's own exp must not reject the token either.
-    claims = core.tokens.decode(header.strip(), now=now if policy.on("ua.expiry") else float("-inf"))
+    claims = core.tokens.decode(header.strip(),
+                                now=now if policy.on("ua.expiry") else float("-inf"))
     record: UserActionToken | None = None
     if claims is not None and (claims.get(APP_METADATA) or {}).get("tokenKind") == "UserAction":
         record = core.store.get("user_actions", str(claims.get("jti")))

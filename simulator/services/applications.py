@@ -23,7 +23,12 @@ from simulator.models import (
 )
 from simulator.services.core import Core
 from simulator.services.identity import Caller, issue_access_token
-from simulator.services.service_accounts import access_token_info, grant, token_credential_id, validity_seconds
+from simulator.services.service_accounts import (
+    access_token_info,
+    grant,
+    token_credential_id,
+    validity_seconds,
+)
 from simulator.verification.public_keys import load_public_key_pem
 
 APP_NAME_TAKEN = "an application with this name already exists"
@@ -109,12 +114,14 @@ def _check_relying_party(core: Core, rp_id: str, origin: str) -> None:
     host = parts.hostname.lower()
     rp = rp_id.lower()
     if host != rp and not host.endswith("." + rp) and core.config.policy.on("app.relying_party"):
-        raise errors.bad_request("invalid origin: its host must be the relyingPartyId or a subdomain of it",
-                                 field="origin")
+        raise errors.bad_request(
+            "invalid origin: its host must be the relyingPartyId or a subdomain of it",
+            field="origin")
 
 
 def _name_taken(core: Core, org_id: str, name: str, *, except_id: str = "") -> bool:
-    return any(a.name.lower() == name.lower() and a.id != except_id for a in list_apps(core, org_id))
+    return any(a.name.lower() == name.lower() and a.id != except_id
+               for a in list_apps(core, org_id))
 
 
 def create(core: Core, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
@@ -126,13 +133,15 @@ def create(core: Core, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
     if body.get("permissionId"):
         from simulator.services.service_accounts import org_permission, require_within
 
-        require_within(core, caller, org_permission(core, caller.org_id, body["permissionId"]).operations)
+        require_within(core, caller,
+                       org_permission(core, caller.org_id, body["permissionId"]).operations)
     now = core.now()
     issued: tuple[str, str] | None = None
     with core.store.transaction() as tx:
         if _name_taken(core, caller.org_id, body["name"]):
             raise errors.conflict(APP_NAME_TAKEN, name=body["name"])
-        app = Application(id=core.new_id("ap"), org_id=caller.org_id, name=body["name"], kind=body["kind"],
+        app = Application(id=core.new_id("ap"), org_id=caller.org_id, name=body["name"],
+                          kind=body["kind"],
                           rp_id=body["relyingPartyId"], origin=body["origin"].rstrip("/"),
                           external_id=body.get("externalId"), date_created=now)
         tx.put("apps", app.id, app)
@@ -149,7 +158,8 @@ def create(core: Core, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
             token = replace(token, credential_uuid=credential.uuid)
             tx.put("credentials", credential.uuid, credential)
             secret = issue_access_token(core, token, None)
-            tx.put("app_secrets", token.id, AppSecret(token_id=token.id, app_id=app.id, digest=_digest(secret)))
+            tx.put("app_secrets", token.id,
+                   AppSecret(token_id=token.id, app_id=app.id, digest=_digest(secret)))
             issued = (token.id, secret)
     return app_view(core, app, issued)
 
@@ -176,7 +186,8 @@ def _not_self(core: Core, app: Application, current: Application | None) -> None
         raise errors.bad_request(errors.APP_SELF_MODIFY, appId=app.id)
 
 
-def _set_state(core: Core, org_id: str, app_id: str, current: Application | None, **state: bool) -> Application:
+def _set_state(core: Core, org_id: str, app_id: str, current: Application | None,
+               **state: bool) -> Application:
     with core.store.transaction() as tx:
         app = get_app(core, org_id, app_id)
         _not_self(core, app, current)
@@ -188,7 +199,8 @@ def _set_state(core: Core, org_id: str, app_id: str, current: Application | None
     return app
 
 
-def set_active(core: Core, org_id: str, app_id: str, current: Application | None, *, active: bool) -> Application:
+def set_active(core: Core, org_id: str, app_id: str, current: Application | None, *,
+               active: bool) -> Application:
     return _set_state(core, org_id, app_id, current, is_active=active)
 
 

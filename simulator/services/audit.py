@@ -47,7 +47,8 @@ def canonical_json(value: Any) -> bytes:
     return _CANONICAL.encode(value).encode()  # one encoder, not one per entry (hot path)
 
 
-def entry_hash(*, entry_id: str, org_id: str, sequence: int, data: dict[str, Any], previous_hash: str) -> str:
+def entry_hash(*, entry_id: str, org_id: str, sequence: int, data: dict[str, Any],
+               previous_hash: str) -> str:
     document = {"id": entry_id, "orgId": org_id, "sequence": sequence, "data": data,
                 "previousHash": previous_hash}
     return hashlib.sha256(canonical_json(document)).hexdigest()
@@ -65,7 +66,8 @@ def append(core: Core, org_id: str, data: dict[str, Any]) -> AuditEntry:
         entry = AuditEntry(id=entry_id, org_id=org_id, sequence=sequence, data=data,
                            previous_hash=previous, entry_hash=digest)
         tx.put("audit", entry_id, entry)
-        tx.put("audit_heads", org_id, AuditHead(org_id=org_id, sequence=sequence, entry_hash=digest))
+        tx.put("audit_heads", org_id,
+               AuditHead(org_id=org_id, sequence=sequence, entry_hash=digest))
     return entry
 
 
@@ -124,8 +126,8 @@ def verify_chain(chain: Sequence[AuditEntry], *, expected_head: str | None = Non
             problems.append(f"entry {entry.id} (sequence {entry.sequence}): content modified "
                             "(hash mismatch)")
         if entry.sequence != expected_sequence:
-            problems.append(f"entry {entry.id}: sequence {entry.sequence} where {expected_sequence} "
-                            "was expected (entry removed or reordered)")
+            problems.append(f"entry {entry.id}: sequence {entry.sequence} where "
+                            f"{expected_sequence} was expected (entry removed or reordered)")
         if index > 0 and entry.previous_hash != previous_hash:
             problems.append(f"entry {entry.id} (sequence {entry.sequence}): previous hash does not "
                             "match the preceding entry (entry removed or reordered)")
@@ -175,7 +177,8 @@ def _time(value: str, field: str) -> float:
     try:
         return parse_iso8601(value)
     except (ValueError, TypeError):
-        raise errors.bad_request(f"invalid {field}: expected an ISO-8601 date", field=field) from None
+        raise errors.bad_request(f"invalid {field}: expected an ISO-8601 date",
+                                 field=field) from None
 
 
 def export_csv(core: Core, org_id: str, *, start_time: str, end_time: str, user_id: str | None,
@@ -198,9 +201,11 @@ def export_csv(core: Core, org_id: str, *, start_time: str, end_time: str, user_
     writer.writerow(CSV_COLUMNS)
     for entry in rows[:max_rows]:
         d = entry.data
-        writer.writerow([entry.id, entry.sequence, d["userId"], d.get("username", ""), d.get("tokenId", ""),
+        writer.writerow([entry.id, entry.sequence, d["userId"], d.get("username", ""),
+                         d.get("tokenId", ""),
                          d.get("credentialUuid", ""), d["method"], d["path"], d["payloadSha256"],
-                         d["dateSigned"], d["dateResolved"], d["responseStatus"], d.get("responseError", ""),
+                         d["dateSigned"], d["dateResolved"], d["responseStatus"],
+                         d.get("responseError", ""),
                          entry.previous_hash, entry.entry_hash])
     if truncated:
         out.write(f"# TRUNCATED: {len(rows) - max_rows} more rows; narrow startTime/endTime\n")

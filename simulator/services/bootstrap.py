@@ -9,10 +9,12 @@ from simulator.services.service_accounts import IssuedToken, create_service_acco
 from simulator.verification.public_keys import VerifyingKey
 
 
-def create_org(core: Core, *, name: str, rp_id: str, origin: str, app_name: str) -> tuple[Org, Application]:
+def create_org(core: Core, *, name: str, rp_id: str, origin: str,
+               app_name: str) -> tuple[Org, Application]:
     now = core.now()
     org = Org(id=core.new_id("or"), name=name, date_created=now)
-    app = Application(id=core.new_id("ap"), org_id=org.id, name=app_name, kind="ClientSideApplication",
+    app = Application(id=core.new_id("ap"), org_id=org.id, name=app_name,
+                      kind="ClientSideApplication",
                       rp_id=rp_id, origin=origin, is_default=True, date_created=now)
     core.store.put("orgs", org.id, org)
     core.store.put("apps", app.id, app)
@@ -26,8 +28,10 @@ def create_org(core: Core, *, name: str, rp_id: str, origin: str, app_name: str)
 
 
 def bootstrap_service_account(core: Core, org_id: str, public_key: VerifyingKey) -> IssuedToken:
-    issued = create_service_account(core, org_id=org_id, name="dfns-sim-bootstrap", public_key=public_key)
+    issued = create_service_account(core, org_id=org_id, name="dfns-sim-bootstrap",
+                                    public_key=public_key)
     full = permissions.managed_permission(core, org_id, permissions.FULL_ADMIN)
     assert full is not None
-    permissions.assign(core, permission=full, identity_id=issued.user.id, identity_kind="ServiceAccount")
+    permissions.assign(core, permission=full, identity_id=issued.user.id,
+                       identity_kind="ServiceAccount")
     return issued

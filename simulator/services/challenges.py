@@ -34,7 +34,8 @@ def relying_party(app: Application) -> RelyingParty:
     return RelyingParty(rp_id=app.rp_id, origin=app.origin)
 
 
-def org_relying_parties(core: Core, org_id: str, first: Application | None = None) -> list[RelyingParty]:
+def org_relying_parties(core: Core, org_id: str,
+                        first: Application | None = None) -> list[RelyingParty]:
     """Every rpId/origin pair registered for the org, the calling app's first (flows.md §8)."""
     out = [relying_party(first)] if first is not None else []
     for app in core.store.find("apps", "org", org_id):
@@ -120,7 +121,8 @@ def registration_view(core: Core, challenge: Challenge, user: User) -> dict[str,
     }
 
 
-def assertion_view(core: Core, challenge: Challenge, credentials: list[Credential]) -> dict[str, Any]:
+def assertion_view(core: Core, challenge: Challenge,
+                   credentials: list[Credential]) -> dict[str, Any]:
     """LoginChallenge / UserActionChallenge."""
     allow: dict[str, list[dict[str, Any]]] = {"key": [], "webauthn": []}
     kinds: list[str] = []

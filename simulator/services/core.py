@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from contextvars import ContextVar
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import replace
 from typing import Any
 
@@ -13,7 +13,7 @@ from simulator.clock import Clock
 from simulator.config import SimulatorConfig
 from simulator.errors import ApiError
 from simulator.ids import Randomness
-from simulator.models import Application, OutboxMessage, Org
+from simulator.models import Application, Org, OutboxMessage
 from simulator.store import InMemoryStore, Store
 from simulator.tokens import TokenSigner
 
@@ -114,7 +114,8 @@ class Core:
         return message
 
     def outbox(self, org_id: str | None = None) -> list[OutboxMessage]:
-        rows = self.store.scan("outbox") if org_id is None else self.store.find("outbox", "org", org_id)
+        rows = (self.store.scan("outbox") if org_id is None
+                else self.store.find("outbox", "org", org_id))
         return sorted(rows, key=lambda m: m.date_sent)
 
     def replace(self, table: str, key: str, entity: Any, **changes: Any) -> Any:

@@ -9,8 +9,20 @@ from typing import Any
 from simulator import errors
 from simulator.clock import iso8601, parse_iso8601
 from simulator.errors import ApiError
-from simulator.models import CREDENTIAL_KINDS, FIDO2, RECOVERY_KEY, Application, Code, Credential, User
-from simulator.services.challenges import credential_view, new_challenge, org_relying_parties, relying_party
+from simulator.models import (
+    CREDENTIAL_KINDS,
+    RECOVERY_KEY,
+    Application,
+    Code,
+    Credential,
+    User,
+)
+from simulator.services.challenges import (
+    credential_view,
+    new_challenge,
+    org_relying_parties,
+    relying_party,
+)
 from simulator.services.core import Core
 from simulator.services.factors import verify_attestation
 from simulator.services.identity import Caller, consume_challenge, resolve_challenge
@@ -31,7 +43,8 @@ def init(core: Core, app: Application, caller: Caller, *, kind: str) -> dict[str
     return credential_view(core, challenge, caller.user)
 
 
-def complete(core: Core, app: Application, caller: Caller, body: Mapping[str, Any]) -> dict[str, Any]:
+def complete(core: Core, app: Application, caller: Caller,
+             body: Mapping[str, Any]) -> dict[str, Any]:
     challenge = resolve_challenge(core, body["challengeIdentifier"], kind="credential")
     policy = core.config.policy
     if challenge.user_id != caller.user.id and policy.on("challenge.identity"):
@@ -43,10 +56,13 @@ def complete(core: Core, app: Application, caller: Caller, body: Mapping[str, An
     return _create(core, challenge, caller.user, body, rps)
 
 
-def _create(core: Core, challenge: Any, user: User, body: Mapping[str, Any], rps: list) -> dict[str, Any]:
+def _create(core: Core, challenge: Any, user: User, body: Mapping[str, Any],
+            rps: list) -> dict[str, Any]:
     kind = body["credentialKind"]
     if kind != challenge.credential_kind and core.config.policy.on("credential.kind"):
-        raise ApiError(400, f"credentialKind {kind} does not match the challenge ({challenge.credential_kind})",
+        raise ApiError(400,
+                       f"credentialKind {kind} does not match the challenge "
+                       f"({challenge.credential_kind})",
                        details={"field": "credentialKind"})
     credential = verify_attestation(core, body, org_id=user.org_id, user_id=user.id,
                                     challenge=challenge.challenge, relying_parties=rps,
@@ -60,7 +76,8 @@ def create_code(core: Core, caller: Caller, *, expiration: Any) -> dict[str, Any
     now = core.now()
     expires_at = _parse_expiration(expiration)
     if expires_at <= now and core.config.policy.on("credential.code.future"):
-        raise ApiError(400, "invalid expiration: must be in the future", details={"field": "expiration"})
+        raise ApiError(400, "invalid expiration: must be in the future",
+                       details={"field": "expiration"})
     if expires_at > now + core.config.lifetimes.credential_code_max + 1e-3 \
             and core.config.policy.on("credential.code.max_lifetime"):
         raise ApiError(400, "invalid expiration: must be at most 1 minute in the future",

@@ -43,7 +43,8 @@ def verify_attestation(
     """Check one credential attestation and return the (unsaved) credential it creates."""
     kind = attestation.get("credentialKind")
     if kind not in CREDENTIAL_KINDS and core.config.policy.on("schema.enum"):
-        raise ApiError(400, f"invalid credentialKind: expected one of {', '.join(CREDENTIAL_KINDS)}",
+        raise ApiError(400,
+                       f"invalid credentialKind: expected one of {', '.join(CREDENTIAL_KINDS)}",
                        details={"field": "credentialKind"})
     info = attestation.get("credentialInfo") or {}
     for field in ("credId", "clientData", "attestationData"):
@@ -52,14 +53,16 @@ def verify_attestation(
             raise ApiError(400, f"credentialInfo.{field} is required",
                            details={"field": f"credentialInfo.{field}"})
     encrypted = attestation.get("encryptedPrivateKey")
-    if kind == PASSWORD_PROTECTED_KEY and not encrypted and core.config.policy.on("ppk.encrypted_key"):
+    if (kind == PASSWORD_PROTECTED_KEY and not encrypted
+            and core.config.policy.on("ppk.encrypted_key")):
         raise ApiError(400, "encryptedPrivateKey is required for PasswordProtectedKey credentials",
                        details={"field": "encryptedPrivateKey"})
     now = core.now()
     policy = core.config.policy
     with core.timed_verification():
         if kind == FIDO2:
-            reg = verify_passkey_attestation(info, challenge=challenge, relying_parties=relying_parties,
+            reg = verify_passkey_attestation(info, challenge=challenge,
+                                             relying_parties=relying_parties,
                                              policy=policy, now=_datetime(now))
             credential = Credential(
                 uuid=core.new_id("cr"), org_id=org_id, user_id=user_id, kind=kind,
@@ -87,9 +90,9 @@ def ensure_unique_cred_id(core: Core, org_id: str, cred_id: str) -> None:
 
 
 def _datetime(epoch: float) -> Any:
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
-    return datetime.fromtimestamp(epoch, tz=timezone.utc)
+    return datetime.fromtimestamp(epoch, tz=UTC)
 
 
 def find_allowed_credential(core: Core, challenge: Challenge, cred_id: str) -> Credential:
@@ -133,7 +136,8 @@ def verify_assertion(
     kind = factor.get("kind")
     assertion = factor.get("credentialAssertion")
     if not isinstance(assertion, Mapping):
-        raise ApiError(400, "credentialAssertion is required", details={"field": "credentialAssertion"})
+        raise ApiError(400, "credentialAssertion is required",
+                       details={"field": "credentialAssertion"})
     credential = find_allowed_credential(core, challenge, assertion.get("credId", ""))
     current: Credential | None = core.store.get("credentials", credential.uuid)
     if current is None:
@@ -157,7 +161,8 @@ def verify_assertion(
         with core.store.transaction() as tx:
             latest = tx.get("credentials", current.uuid)
             # Two concurrent assertions with the same counter: only one may advance it.
-            if latest.sign_count and new_count and new_count <= latest.sign_count and policy.on("fido2.assertion.sign_count"):
+            if (latest.sign_count and new_count and new_count <= latest.sign_count
+                    and policy.on("fido2.assertion.sign_count")):
                 raise ApiError(401, errors.SIGN_COUNT)
             current = replace(latest, sign_count=new_count)
             tx.put("credentials", current.uuid, current)

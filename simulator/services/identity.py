@@ -165,13 +165,15 @@ def _open_session_of_org(core: Core, org_id: str, kinds: tuple[str, ...]) -> Cha
     token, and the org's newest open session of the wanted kinds is the one it names."""
     now = core.now()
     open_sessions = [c for c in core.store.scan("challenges")
-                     if c.org_id == org_id and c.kind in kinds and not c.used and c.expires_at > now]
+                     if c.org_id == org_id and c.kind in kinds and not c.used
+                     and c.expires_at > now]
     if not open_sessions:
         raise errors.unauthorized()
     return max(open_sessions, key=lambda c: c.expires_at)
 
 
-def resolve_temp_token(core: Core, authorization: str | None, *, kinds: tuple[str, ...]) -> Challenge:
+def resolve_temp_token(core: Core, authorization: str | None, *,
+                       kinds: tuple[str, ...]) -> Challenge:
     """The registration / recovery session named by a ``temporaryAuthenticationToken``."""
     token_text = _bearer(authorization)
     if token_text is None:

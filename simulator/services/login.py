@@ -18,7 +18,12 @@ from simulator.services.challenges import (
 )
 from simulator.services.core import Core
 from simulator.services.factors import verify_assertion
-from simulator.services.identity import Caller, consume_challenge, new_login_session, resolve_challenge
+from simulator.services.identity import (
+    Caller,
+    consume_challenge,
+    new_login_session,
+    resolve_challenge,
+)
 from simulator.services.users import consume_code, find_user
 
 

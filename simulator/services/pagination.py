@@ -17,9 +17,11 @@ def paginate(call: Any, rows: Sequence[Any], *, key: Callable[[Any], str],
     try:
         limit = DEFAULT_LIMIT if raw_limit in (None, "") else int(raw_limit)
     except ValueError:
-        raise ApiError(400, "invalid limit: must be an integer", details={"field": "limit"}) from None
+        raise ApiError(400, "invalid limit: must be an integer",
+                       details={"field": "limit"}) from None
     if not 1 <= limit <= MAX_LIMIT:
-        raise ApiError(400, f"invalid limit: must be between 1 and {MAX_LIMIT}", details={"field": "limit"})
+        raise ApiError(400, f"invalid limit: must be between 1 and {MAX_LIMIT}",
+                       details={"field": "limit"})
     ordered = sorted(rows, key=key)
     token = call.query.get("paginationToken")
     if token:

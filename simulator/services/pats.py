@@ -31,7 +31,8 @@ PAT_NAME_TAKEN = "a personal access token with this name already exists"
 
 
 def _user_pats(core: Core, user_id: str) -> list[AccessToken]:
-    rows = [t for t in core.store.find("tokens", "user", user_id) if t.kind == TOKEN_PAT and not t.is_archived]
+    rows = [t for t in core.store.find("tokens", "user", user_id)
+            if t.kind == TOKEN_PAT and not t.is_archived]
     return sorted(rows, key=lambda t: t.date_created)
 
 
@@ -48,7 +49,8 @@ def get_pat(core: Core, caller: Caller, token_id: str) -> AccessToken:
 
 
 def _name_taken(core: Core, user_id: str, name: str, *, except_id: str = "") -> bool:
-    return any(t.name.lower() == name.lower() and t.id != except_id for t in _user_pats(core, user_id))
+    return any(t.name.lower() == name.lower() and t.id != except_id
+               for t in _user_pats(core, user_id))
 
 
 def create(core: Core, caller: Caller, body: dict[str, Any]) -> tuple[AccessToken, str]:
@@ -66,7 +68,8 @@ def create(core: Core, caller: Caller, body: dict[str, Any]) -> tuple[AccessToke
                             user_id=caller.user.id, name=body["name"], expires_at=now + lifetime,
                             permission_id=permission_id, external_id=body.get("externalId"),
                             date_created=now)
-        credential = Credential(uuid=core.new_id("cr"), org_id=caller.org_id, user_id=caller.user.id,
+        credential = Credential(uuid=core.new_id("cr"), org_id=caller.org_id,
+                                user_id=caller.user.id,
                                 kind=KEY, cred_id=token_credential_id(core), public_key=public_key,
                                 name=body["name"], token_id=token.id, date_created=now)
         token = replace(token, credential_uuid=credential.uuid)
@@ -75,7 +78,8 @@ def create(core: Core, caller: Caller, body: dict[str, Any]) -> tuple[AccessToke
         if permission_id:
             # Only an explicit permission is assigned to the PAT; without one it carries the
             # user's (permissions.token_operations) and follows later changes to them.
-            grant(core, caller, identity_id=token.id, identity_kind="Pat", permission_id=permission_id)
+            grant(core, caller, identity_id=token.id, identity_kind="Pat",
+                  permission_id=permission_id)
     return token, access_token
 
 

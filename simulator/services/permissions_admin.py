@@ -56,7 +56,8 @@ def assignment_view(assignment: Assignment) -> dict[str, Any]:
 def _check_operations(operations: Iterable[str]) -> tuple[str, ...]:
     ops = tuple(dict.fromkeys(operations))
     if not ops:
-        raise errors.bad_request("a permission must have at least one operation", field="operations")
+        raise errors.bad_request("a permission must have at least one operation",
+                                 field="operations")
     known = set(permissions.known_operations())
     unknown = [op for op in ops if op not in known]
     if unknown:
@@ -66,7 +67,8 @@ def _check_operations(operations: Iterable[str]) -> tuple[str, ...]:
 
 def _name_taken(core: Core, org_id: str, name: str, exclude: str = "") -> bool:
     # Archived permissions keep their name (docs: "its name is still considered as taken").
-    return any(p.name == name and p.id != exclude for p in core.store.find("permissions", "org", org_id))
+    return any(p.name == name and p.id != exclude
+               for p in core.store.find("permissions", "org", org_id))
 
 
 def create(core: Core, *, org_id: str, name: str, operations: Iterable[str]) -> Permission:
@@ -142,10 +144,12 @@ def assign(core: Core, org_id: str, permission_id: str, identity_id: str) -> Ass
     for existing in core.store.find("assignments", "identity", identity_id):
         if existing.permission_id == permission.id and not existing.is_archived:
             raise errors.conflict(ALREADY_ASSIGNED, assignmentId=existing.id)
-    return permissions.assign(core, permission=permission, identity_id=identity_id, identity_kind=kind)
+    return permissions.assign(core, permission=permission, identity_id=identity_id,
+                              identity_kind=kind)
 
 
-def revoke(core: Core, org_id: str, assignment_id: str, permission_id: str | None = None) -> Assignment:
+def revoke(core: Core, org_id: str, assignment_id: str,
+           permission_id: str | None = None) -> Assignment:
     assignment: Assignment | None = core.store.get("assignments", assignment_id)
     if assignment is None or assignment.org_id != org_id or assignment.is_archived \
             or (permission_id is not None and assignment.permission_id != permission_id):

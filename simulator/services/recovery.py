@@ -72,11 +72,13 @@ def send_code(core: Core, *, org_id: str, username: str) -> dict[str, Any]:
         if old.purpose == "recovery" and not old.used:
             core.store.put("codes", old.code, replace(old, used=True))
     code = core.random.code(4, 4)
-    core.store.put("codes", code, Code(code=code, purpose="recovery", org_id=user.org_id, user_id=user.id,
-                                       expires_at=core.now() + core.config.lifetimes.recovery_code))
+    core.store.put("codes", code,
+                   Code(code=code, purpose="recovery", org_id=user.org_id, user_id=user.id,
+                        expires_at=core.now() + core.config.lifetimes.recovery_code))
     core.send_mail(org_id=user.org_id, to=user.username, kind="recovery-code",
                    subject="Your Dfns recovery verification code",
-                   body=f"Use this code to recover your account: {code}", code=code, user_id=user.id)
+                   body=f"Use this code to recover your account: {code}", code=code,
+                   user_id=user.id)
     return {"message": "success"}
 
 
@@ -90,7 +92,8 @@ def _recovery_credential(core: Core, user: User, credential_id: str) -> Credenti
     raise errors.unauthorized(errors.NOT_RECOVERY_CREDENTIAL)
 
 
-def _challenge(core: Core, app: Application, user: User, credential: Credential, created_by: str = "") -> dict:
+def _challenge(core: Core, app: Application, user: User, credential: Credential,
+               created_by: str = "") -> dict:
     challenge = new_challenge(core, kind="recovery", user=user, app=app,
                               lifetime=core.config.lifetimes.recovery_challenge,
                               recovery_credential_uuid=credential.uuid, created_by=created_by)
@@ -109,7 +112,8 @@ def init(core: Core, app: Application, *, org_id: str, username: str, code: str,
     return _challenge(core, app, user, credential)
 
 
-def delegated(core: Core, app: Application, *, sa_user: User, username: str, credential_id: str) -> dict[str, Any]:
+def delegated(core: Core, app: Application, *, sa_user: User, username: str,
+              credential_id: str) -> dict[str, Any]:
     user = _user(core, sa_user.org_id, username)
     credential = _recovery_credential(core, user, credential_id)
     return _challenge(core, app, user, credential, created_by=sa_user.id)
@@ -124,7 +128,8 @@ def _verify_recovery_assertion(core: Core, challenge: Challenge, recovery: Mappi
     if not isinstance(assertion, Mapping):
         raise errors.bad_request("recovery.credentialAssertion is required",
                                  field="recovery.credentialAssertion")
-    credential: Credential | None = core.store.get("credentials", challenge.recovery_credential_uuid)
+    credential: Credential | None = core.store.get("credentials",
+                                                   challenge.recovery_credential_uuid)
     cred_id = assertion.get("credId")
     if credential is None or not isinstance(cred_id, str):
         raise errors.unauthorized(errors.NOT_RECOVERY_CREDENTIAL)
@@ -141,7 +146,8 @@ def _verify_recovery_assertion(core: Core, challenge: Challenge, recovery: Mappi
     return credential
 
 
-def complete(core: Core, app: Application, challenge: Challenge, body: Mapping[str, Any]) -> dict[str, Any]:
+def complete(core: Core, app: Application, challenge: Challenge,
+             body: Mapping[str, Any]) -> dict[str, Any]:
     user: User | None = core.store.get("users", challenge.user_id)
     if user is None or user.is_archived:
         raise errors.unauthorized(errors.USER_NOT_FOUND)

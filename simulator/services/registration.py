@@ -34,7 +34,8 @@ def init(core: Core, app: Application, *, org_id: str, username: str, code: str)
     return _challenge_for(core, app, user)
 
 
-def _challenge_for(core: Core, app: Application, user: User, created_by: str = "") -> dict[str, Any]:
+def _challenge_for(core: Core, app: Application, user: User,
+                   created_by: str = "") -> dict[str, Any]:
     challenge = new_challenge(core, kind="registration", user=user, app=app,
                               lifetime=core.config.lifetimes.registration_challenge,
                               created_by=created_by)
@@ -100,10 +101,13 @@ def verify_new_credentials(core: Core, app: Application, challenge: Challenge, u
     """All credentials of one registration/recovery sign the same challenge (flows.md §1.5)."""
     first = body.get("firstFactorCredential")
     if not isinstance(first, Mapping):
-        raise ApiError(400, "firstFactorCredential is required", details={"field": "firstFactorCredential"})
-    if first.get("credentialKind") not in FIRST_FACTOR_KINDS and core.config.policy.on("schema.enum"):
+        raise ApiError(400, "firstFactorCredential is required",
+                       details={"field": "firstFactorCredential"})
+    if (first.get("credentialKind") not in FIRST_FACTOR_KINDS
+            and core.config.policy.on("schema.enum")):
         raise ApiError(400, "invalid firstFactorCredential.credentialKind: expected one of "
-                       + ", ".join(FIRST_FACTOR_KINDS), details={"field": "firstFactorCredential.credentialKind"})
+                       + ", ".join(FIRST_FACTOR_KINDS),
+                       details={"field": "firstFactorCredential.credentialKind"})
     items: list[tuple[Mapping[str, Any], str]] = [(first, "Default Credential")]
     second = body.get("secondFactorCredential")
     if isinstance(second, Mapping):
@@ -127,7 +131,8 @@ def verify_new_credentials(core: Core, app: Application, challenge: Challenge, u
             relying_parties=[relying_party(app)], name=name,
         )
         if credential.cred_id.rstrip("=") in seen and core.config.policy.on("credential.unique_id"):
-            raise ApiError(400, "credential id already registered", details={"credId": credential.cred_id})
+            raise ApiError(400, "credential id already registered",
+                           details={"credId": credential.cred_id})
         seen.add(credential.cred_id.rstrip("="))
         credentials.append(credential)
     return credentials

@@ -156,7 +156,8 @@ def _token_assignments(core: Core, token: AccessToken) -> list[dict[str, Any]]:
     return [{**a, "assignmentId": ""} for a in permissions.assignments_view(core, token.user_id)]
 
 
-def access_token_info(core: Core, token: AccessToken, access_token: str | None = None) -> dict[str, Any]:
+def access_token_info(core: Core, token: AccessToken,
+                      access_token: str | None = None) -> dict[str, Any]:
     credential: Credential | None = (core.store.get("credentials", token.credential_uuid)
                                      if token.credential_uuid else None)
     info: dict[str, Any] = {
@@ -190,7 +191,8 @@ def sa_view(core: Core, user: User, access_token: IssuedToken | None = None) -> 
     from simulator.services.users import user_view
 
     tokens = [access_token_info(core, t, access_token.access_token
-                                if access_token is not None and t.id == access_token.token.id else None)
+                                if access_token is not None
+                                and t.id == access_token.token.id else None)
               for t in _sa_tokens(core, user)]
     return {"userInfo": user_view(core, user), "accessTokens": tokens}
 
@@ -205,7 +207,8 @@ def get_service_account(core: Core, org_id: str, user_id: str) -> User:
 
 
 def list_service_accounts(core: Core, org_id: str) -> list[User]:
-    rows = [u for u in core.store.find("users", "org", org_id) if u.is_service_account and not u.is_archived]
+    rows = [u for u in core.store.find("users", "org", org_id)
+            if u.is_service_account and not u.is_archived]
     return sorted(rows, key=lambda u: u.date_created)
 
 
@@ -218,7 +221,8 @@ def create(core: Core, caller: Caller, body: dict[str, Any]) -> IssuedToken:
     require_human(core, caller, "Auth:ServiceAccounts:Create")
     public_key = load_public_key_pem(body["publicKey"], policy=core.config.policy)
     if body.get("permissionId"):  # validate before anything is written
-        require_within(core, caller, org_permission(core, caller.org_id, body["permissionId"]).operations)
+        require_within(core, caller,
+                       org_permission(core, caller.org_id, body["permissionId"]).operations)
     with core.store.transaction():
         if _name_taken(core, caller.org_id, body["name"]) and core.config.policy.on("name.unique"):
             raise errors.conflict(SA_NAME_TAKEN, name=body["name"])
@@ -245,7 +249,8 @@ def update(core: Core, org_id: str, user_id: str, body: dict[str, Any]) -> User:
         user = replace(user, **changes)
         tx.put("users", user.id, user)
         for token in _sa_tokens(core, user):
-            tx.put("tokens", token.id, replace(token, name=user.username, external_id=user.external_id))
+            tx.put("tokens", token.id,
+                   replace(token, name=user.username, external_id=user.external_id))
     return user
 
 
@@ -261,7 +266,8 @@ def archive(core: Core, org_id: str, user_id: str) -> User:
         for token in tx.find("tokens", "user", user.id):
             tx.put("tokens", token.id, replace(token, is_active=False, is_archived=True))
         for credential in tx.find("credentials", "user", user.id):
-            tx.put("credentials", credential.uuid, replace(credential, is_active=False, is_archived=True))
+            tx.put("credentials", credential.uuid,
+                   replace(credential, is_active=False, is_archived=True))
         user = replace(user, is_active=False, is_archived=True)
         tx.put("users", user.id, user)
     return user
@@ -272,7 +278,8 @@ def _require_sa_caller(caller: Caller, operation: str) -> None:
         raise errors.not_permitted(caller.user.kind, caller.user.id, operation)
 
 
-def add_credential(core: Core, caller: Caller, *, public_key_pem: str, name: str | None) -> Credential:
+def add_credential(core: Core, caller: Caller, *, public_key_pem: str,
+                   name: str | None) -> Credential:
     """SDK: an extra Key credential for the calling service account (key rotation)."""
     _require_sa_caller(caller, "Auth:ServiceAccounts:Update")
     credential = Credential(uuid=core.new_id("cr"), org_id=caller.org_id, user_id=caller.user.id,

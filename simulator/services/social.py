@@ -19,7 +19,10 @@ from urllib.parse import parse_qs, urlencode, urlparse
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
 
 from simulator import errors
 from simulator.encoding import b64url_decode, b64url_encode
@@ -45,7 +48,8 @@ class TestIdentityProvider:
     issuer: str = "https://idp.dfns-sim.test"
     audience: str = DEFAULT_AUDIENCE
     key_id: str = "test-idp-key-1"
-    private_key: ec.EllipticCurvePrivateKey = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
+    private_key: ec.EllipticCurvePrivateKey = field(
+        default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
     _codes: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -56,14 +60,17 @@ class TestIdentityProvider:
              issued_at: float | None = None, nonce: str | None = None, sub: str | None = None,
              key: ec.EllipticCurvePrivateKey | None = None, **claims: Any) -> str:
         now = time.time() if issued_at is None else issued_at
-        payload = {"iss": self.issuer, "aud": audience or self.audience, "sub": sub or f"idp|{email}",
-                   "email": email, "email_verified": True, "iat": int(now), "exp": int(now + expires_in),
+        payload = {"iss": self.issuer, "aud": audience or self.audience,
+                   "sub": sub or f"idp|{email}",
+                   "email": email, "email_verified": True, "iat": int(now),
+                   "exp": int(now + expires_in),
                    **({"nonce": nonce} if nonce is not None else {}), **claims}
         header = {"alg": "ES256", "typ": "JWT", "kid": self.key_id}
         signing_input = f"{_segment(header)}.{_segment(payload)}".encode("ascii")
         der = (key or self.private_key).sign(signing_input, ec.ECDSA(hashes.SHA256()))
         r, s = decode_dss_signature(der)
-        return f"{signing_input.decode()}.{b64url_encode(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+        signature = b64url_encode(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
+        return f"{signing_input.decode()}.{signature}"
 
     def authorize(self, redirect_url: str, email: str, **mint_options: Any) -> dict[str, str]:
         """The user signs in at the IdP: returns the ``{code, state}`` of the redirect back."""
@@ -117,9 +124,11 @@ def verify_id_token(core: Core, token: str, *, audience: str | None = None,
         raise reject("untrusted issuer")
     if len(signature) != 64:
         raise reject("bad signature")
-    der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
+    der = encode_dss_signature(int.from_bytes(signature[:32], "big"),
+                               int.from_bytes(signature[32:], "big"))
     try:
-        provider.public_key.verify(der, f"{parts[0]}.{parts[1]}".encode("ascii"), ec.ECDSA(hashes.SHA256()))
+        provider.public_key.verify(der, f"{parts[0]}.{parts[1]}".encode("ascii"),
+                                   ec.ECDSA(hashes.SHA256()))
     except InvalidSignature:
         raise reject("bad signature") from None
     expected_audience = audience or provider.audience
@@ -144,7 +153,8 @@ def register(core: Core, app: Application, *, org_id: str, id_token: str) -> dic
     email = verify_id_token(core, id_token)["email"]
     user = find_user(core, org_id, email)
     if user is None:
-        user = create_user(core, org_id=org_id, username=email, kind=END_USER, registration="Delegated")
+        user = create_user(core, org_id=org_id, username=email, kind=END_USER,
+                           registration="Delegated")
     if user.is_registered:
         raise errors.unauthorized(errors.USER_EXISTS)
     if not user.is_active:
@@ -206,7 +216,8 @@ def start(core: Core, *, org_id: str, flow: str, redirect_uri: str, client_id: s
     return f"{provider.issuer}/authorize?{urlencode(query)}"
 
 
-def finish(core: Core, app: Application, *, flow: str, code: str, state: str) -> tuple[User, dict[str, Any]]:
+def finish(core: Core, app: Application, *, flow: str, code: str,
+           state: str) -> tuple[User, dict[str, Any]]:
     with core.store.transaction() as tx:
         record: LoginState | None = tx.get("login_states", state)
         if record is None or record.flow != flow or record.expires_at <= core.now():
@@ -235,7 +246,8 @@ def oidc_login(core: Core, app: Application, *, code: str, state: str) -> dict[s
     return result
 
 
-def oidc_credential(core: Core, app: Application, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+def oidc_credential(core: Core, app: Application, caller: Caller,
+                    body: dict[str, Any]) -> dict[str, Any]:
     from simulator.services import credentials
 
     if _has_first_factor(core, caller.user):

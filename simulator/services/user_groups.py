@@ -132,7 +132,8 @@ def _org_users(core: Core, org_id: str, user_ids: Iterable[str]) -> list[User]:
 
 def members(core: Core, org_id: str, group_id: str) -> list[User]:
     group = get_group(core, org_id, group_id)
-    rows = [core.store.get("users", m.user_id) for m in core.store.find("group_members", "group", group.id)]
+    rows = [core.store.get("users", m.user_id)
+            for m in core.store.find("group_members", "group", group.id)]
     return [u for u in rows if u is not None and not u.is_archived]
 
 
@@ -143,7 +144,8 @@ def add_members(core: Core, org_id: str, group_id: str, user_ids: list[str]) -> 
             key = f"{group.id}:{user.id}"
             if tx.get("group_members", key) is None:
                 tx.put("group_members", key, GroupMembership(
-                    id=key, org_id=org_id, group_id=group.id, user_id=user.id, date_created=core.now()))
+                    id=key, org_id=org_id, group_id=group.id, user_id=user.id,
+                    date_created=core.now()))
         tx.put("user_groups", group.id, replace(group, date_updated=core.now()))
 
 

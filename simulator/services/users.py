@@ -29,11 +29,13 @@ def create_user(core: Core, *, org_id: str, username: str, kind: str,
                 registration: str | None = None, external_id: str | None = None,
                 is_service_account: bool = False, is_sso_required: bool = False) -> User:
     if kind not in (CUSTOMER_EMPLOYEE, END_USER) and core.config.policy.on("schema.enum"):
-        raise ApiError(400, "invalid kind: expected CustomerEmployee or EndUser", details={"field": "kind"})
+        raise ApiError(400, "invalid kind: expected CustomerEmployee or EndUser",
+                       details={"field": "kind"})
     if not username.strip():
         raise ApiError(400, "email is required", details={"field": "email"})
     if find_user(core, org_id, username) is not None:
-        raise ApiError(409, "a user with this username already exists", details={"username": username})
+        raise ApiError(409, "a user with this username already exists",
+                       details={"username": username})
     mode = registration or ("Delegated" if kind == END_USER else "Direct")
     user = User(
         id=core.new_id("us"), org_id=org_id, username=username, kind=kind,

@@ -39,7 +39,8 @@ def archive(core: Core, org_id: str, user_id: str) -> User:
         for token in tx.find("tokens", "user", user.id):
             tx.put("tokens", token.id, replace(token, is_active=False, is_archived=True))
         for credential in tx.find("credentials", "user", user.id):
-            tx.put("credentials", credential.uuid, replace(credential, is_active=False, is_archived=True))
+            tx.put("credentials", credential.uuid,
+                   replace(credential, is_active=False, is_archived=True))
         for membership in tx.find("group_members", "user", user.id):
             tx.delete("group_members", membership.id)
         user = replace(user, is_active=False, is_archived=True)
@@ -63,7 +64,8 @@ def update(core: Core, org_id: str, user_id: str, body: dict[str, Any]) -> User:
 # them.
 def tenant_identities(core: Core, username: str) -> list[User]:
     return [u for u in core.store.scan("users")
-            if u.kind == TENANT_USER and not u.is_archived and u.username.lower() == username.lower()]
+            if u.kind == TENANT_USER and not u.is_archived
+            and u.username.lower() == username.lower()]
 
 
 def create_tenant_user(core: Core, *, org_id: str, username: str) -> User:

@@ -17,14 +17,16 @@ def test_admin_token_required_when_configured() -> None:
             response = client.get("/_sim/clock", headers=headers)
             assert error_of(response, 401) == "admin token missing or invalid"
             assert response.headers["www-authenticate"].startswith("Bearer")
-        assert client.get("/_sim/clock", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+        assert client.get("/_sim/clock",
+                          headers={"Authorization": "Bearer s3cret"}).status_code == 200
 
 
 def test_admin_disabled_answers_404_except_health() -> None:
     sim = Simulator(admin=False)
     with sim.client() as client:
         assert client.get("/_sim/health").status_code == 200
-        for method, path in (("GET", "/_sim/clock"), ("POST", "/_sim/reset"), ("GET", "/_sim/journal")):
+        for method, path in (("GET", "/_sim/clock"), ("POST", "/_sim/reset"),
+                             ("GET", "/_sim/journal")):
             assert error_of(client.request(method, path), 404) == "route not found"
         assert client.get("/auth/users").status_code == 401  # the Dfns API is unaffected
 

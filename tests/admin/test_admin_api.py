@@ -24,7 +24,8 @@ def test_health(door: httpx.Client, sim: Simulator) -> None:
 def test_unknown_admin_route_and_method(door: httpx.Client) -> None:
     assert error_of(door.get("/_sim/nope"), 404) == "route not found"
     assert error_of(door.put("/_sim/clock"), 405) == "method not allowed"
-    assert error_of(door.post("/_sim/clock", content=b"{nope"), 400) == "request body is not valid JSON"
+    assert error_of(door.post("/_sim/clock", content=b"{nope"),
+                    400) == "request body is not valid JSON"
 
 
 # -- reset --------------------------------------------------------------------------------
@@ -53,8 +54,10 @@ def test_reset_one_org(door: httpx.Client, sim: Simulator, sa: DfnsApi, bootstra
 
 def test_reset_rejections(door: httpx.Client) -> None:
     assert error_of(door.post("/_sim/reset", json={"orgId": "or-nope"}), 404) == "org not found"
-    assert error_of(door.post("/_sim/reset", json={"orgId": 5}), 400) == "orgId must be a non-empty string"
-    assert error_of(door.post("/_sim/reset", json=[1]), 400) == 'the body must be empty or {"orgId": ...}'
+    assert error_of(door.post("/_sim/reset", json={"orgId": 5}),
+                    400) == "orgId must be a non-empty string"
+    assert error_of(door.post("/_sim/reset", json=[1]),
+                    400) == 'the body must be empty or {"orgId": ...}'
 
 
 def test_reset_twin(sim: Simulator, bootstrap: dict) -> None:
@@ -85,7 +88,8 @@ def test_seed_makes_ids_replayable(door: httpx.Client, sim: Simulator, sa: DfnsA
 def test_seed_rejections(door: httpx.Client) -> None:
     expected = "seed must be an integer (or null for true randomness)"
     assert error_of(door.post("/_sim/seed", json={"seed": "x"}), 400) == expected
-    assert error_of(door.post("/_sim/seed", json={}), 400) == 'the body must be {"seed": <integer or null>}'
+    assert error_of(door.post("/_sim/seed", json={}),
+                    400) == 'the body must be {"seed": <integer or null>}'
     assert admin(door, "POST", "seed", {"seed": None}) == {"seed": None}
 
 
@@ -94,8 +98,10 @@ def test_clock_freeze_set_advance_unfreeze(door: httpx.Client, sim: Simulator) -
     view = admin(door, "POST", "clock", {"action": "freeze", "at": "2030-01-01T00:00:00Z"})
     assert view == {"now": "2030-01-01T00:00:00.000Z", "epoch": 1893456000.0, "frozen": True}
     assert sim.core.now() == 1893456000.0
-    assert admin(door, "POST", "clock", {"action": "advance", "seconds": 90})["now"] == "2030-01-01T00:01:30.000Z"
-    assert admin(door, "POST", "clock", {"action": "set", "at": 1900000000})["epoch"] == 1900000000.0
+    assert admin(door, "POST", "clock",
+                 {"action": "advance", "seconds": 90})["now"] == "2030-01-01T00:01:30.000Z"
+    assert admin(door, "POST", "clock",
+                 {"action": "set", "at": 1900000000})["epoch"] == 1900000000.0
     assert admin(door, "GET", "clock")["frozen"] is True
     view = admin(door, "POST", "clock", {"action": "unfreeze"})
     assert view["frozen"] is False and abs(view["epoch"] - 1900000000.0) < 5
@@ -105,7 +111,8 @@ def test_clock_freeze_set_advance_unfreeze(door: httpx.Client, sim: Simulator) -
 def test_clock_twin(sim: Simulator) -> None:
     sim.clock.freeze(1000.0)
     sim.clock.advance(5)
-    assert sim.control.clock_view() == {"now": "1970-01-01T00:16:45.000Z", "epoch": 1005.0, "frozen": True}
+    assert sim.control.clock_view() == {"now": "1970-01-01T00:16:45.000Z", "epoch": 1005.0,
+                                        "frozen": True}
 
 
 @pytest.mark.parametrize(("body", "message"), [
@@ -136,7 +143,8 @@ def test_outbox_read_filter_clear(door: httpx.Client, sim: Simulator, sa: DfnsAp
     assert admin(door, "DELETE", "outbox", to="a@example.com") == {"deleted": 1}
     assert sim.clear_outbox() == 1
     assert admin(door, "GET", "outbox")["items"] == []
-    assert error_of(door.get("/_sim/outbox", params={"limit": "x"}), 400) == "limit must be an integer"
+    assert error_of(door.get("/_sim/outbox", params={"limit": "x"}),
+                    400) == "limit must be an integer"
 
 
 # -- journal ----------------------------------------------------------------------------------
@@ -237,7 +245,9 @@ def test_reset_works_on_the_sqlite_store(tmp_path: object) -> None:
         sa = service_account_api(client, boot)
         register_delegated(sa, "sqlite@example.com", KeyAuthenticator())
         assert sim.reset(boot["orgId"])["removed"] > 0
-        assert "sqlite@example.com" not in [u["username"] for u in ok(sa.request("GET", "/auth/users"))["items"]]
+        assert "sqlite@example.com" not in [u["username"]
+                                            for u in ok(sa.request("GET", "/auth/users"))["items"]]
         register_delegated(sa, "sqlite@example.com", KeyAuthenticator())  # the name is free again
         sim.reset()
-        assert "sqlite@example.com" not in [u["username"] for u in ok(sa.request("GET", "/auth/users"))["items"]]
+        assert "sqlite@example.com" not in [u["username"]
+                                            for u in ok(sa.request("GET", "/auth/users"))["items"]]

@@ -66,7 +66,8 @@ def test_next_n_matches(door: httpx.Client, anon: DfnsApi) -> None:
     rule = admin(door, "POST", "faults", {"path": LOGIN_INIT, "status": 502, "times": 2})
     assert [login_init(anon).status_code for _ in range(3)] == [502, 502, 401]
     (listed,) = admin(door, "GET", "faults")["items"]
-    assert (listed["id"], listed["fired"], listed["remaining"], listed["active"]) == (rule["id"], 2, 0, False)
+    assert (listed["id"], listed["fired"], listed["remaining"], listed["active"]) == (
+        rule["id"], 2, 0, False)
 
 
 def test_probability_one_and_zero(sim: Simulator, door: httpx.Client, anon: DfnsApi) -> None:
@@ -88,7 +89,8 @@ def test_probability_half_is_seeded() -> None:
     assert first == run() and {500, 401} == set(first)
 
 
-def test_matching_by_method_glob_and_regex(sim: Simulator, door: httpx.Client, anon: DfnsApi) -> None:
+def test_matching_by_method_glob_and_regex(sim: Simulator, door: httpx.Client,
+                                           anon: DfnsApi) -> None:
     sim.faults.add("error", method="GET", path="/auth/*", status=418)
     sim.faults.add("error", path_regex=r"^/auth/login/(init|code)$", status=409)
     assert login_init(anon).status_code == 409  # POST: not the GET rule
@@ -116,22 +118,28 @@ def test_faults_never_touch_the_admin_api(door: httpx.Client, sim: Simulator) ->
 @pytest.mark.parametrize(("body", "message"), [
     ({"action": "explode"}, "action must be one of latency, error, rate_limit, drop"),
     ({"path": "/x"}, "action must be one of latency, error, rate_limit, drop"),
-    ({"action": "error", "method": "FETCH"}, "method must be one of *, GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"),
+    ({"action": "error", "method": "FETCH"},
+     "method must be one of *, GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"),
     ({"action": "error", "path": "/_sim/*"}, "faults never apply to the admin API (/_sim/)"),
-    ({"action": "error", "pathRegex": "("}, "pathRegex is not a valid regular expression: missing ), unterminated subpattern at position 0"),
+    ({"action": "error", "pathRegex": "("},
+     "pathRegex is not a valid regular expression: "
+     "missing ), unterminated subpattern at position 0"),
     ({"action": "error", "probability": 2}, "probability must be between 0 and 1"),
     ({"action": "error", "times": 0}, "times must be between 1 and 1e+06"),
     ({"action": "error", "times": 1.5}, "times must be an integer"),
     ({"action": "error", "status": 200}, "status must be between 400 and 599"),
     ({"action": "latency", "latencyMs": -1}, "latencyMs must be between 0 and 60000"),
-    ({"action": "error", "colour": "red"}, "unknown field 'colour'; expected action, method, path, pathRegex, probability, times, latencyMs, status, message, retryAfter"),
+    ({"action": "error", "colour": "red"},
+     "unknown field 'colour'; expected action, method, path, pathRegex, probability, times, "
+     "latencyMs, status, message, retryAfter"),
     ([1], "the body must be a JSON object describing one fault"),
 ])
 def test_fault_rejections(door: httpx.Client, body: object, message: str) -> None:
     assert error_of(door.post("/_sim/faults", json=body), 400) == message
 
 
-def test_customer_retry_logic_against_faults(door: httpx.Client, sim: Simulator, anon: DfnsApi) -> None:
+def test_customer_retry_logic_against_faults(door: httpx.Client, sim: Simulator,
+                                             anon: DfnsApi) -> None:
     """What the faults are for: a client retrying 429/5xx/transport errors gets through."""
     sim.faults.add("rate_limit", path=LOGIN_INIT, times=1, retry_after=0)
     sim.faults.add("drop", path=LOGIN_INIT, times=1)

@@ -7,7 +7,14 @@ from typing import Any
 
 import httpx
 
-from scenarios.client import DfnsApi, complete_registration, delegated_login, login, ok, register_delegated
+from scenarios.client import (
+    DfnsApi,
+    complete_registration,
+    delegated_login,
+    login,
+    ok,
+    register_delegated,
+)
 from simulator import Simulator
 from simulator.admin.journal import MASK, SECRET_FIELDS, mask_value
 from tests.admin.helpers import admin
@@ -20,7 +27,8 @@ def _collect(value: Any, out: set[str]) -> None:
     """Every value of a secret-named field, at any depth of a JSON document."""
     if isinstance(value, dict):
         for key, item in value.items():
-            if (key.lower() in SECRET_FIELDS or key.lower().endswith("token")) and isinstance(item, str):
+            secret_key = key.lower() in SECRET_FIELDS or key.lower().endswith("token")
+            if secret_key and isinstance(item, str):
                 out.add(item)
             _collect(item, out)
     elif isinstance(value, list):
@@ -67,7 +75,8 @@ def test_no_secret_in_the_journal(door: httpx.Client, sim: Simulator, sa: DfnsAp
     ok(anon.as_(user_token, device).request("GET", "/auth/credentials"))
     # a wrong code and a bad token are journaled too, still masked
     anon.request("POST", "/auth/registration/init", {"username": "x@example.com",
-                                                     "registrationCode": "WRONG-CODE", "orgId": org})
+                                                     "registrationCode": "WRONG-CODE",
+                                                     "orgId": org})
     anon.request("GET", "/auth/users", token="not-a-real-token")
     secrets.update({"WRONG-CODE", "not-a-real-token"})
 
@@ -97,7 +106,8 @@ def test_malformed_bodies_and_code_fields_are_masked(sim: Simulator) -> None:
     with sim.client() as http:
         http.post("/auth/login", content=b'{"firstFactor": {"password": "hunter2-hunter2"')
         http.post("/auth/login", content=b"password=form-secret-1&username=bob")
-        http.post("/auth/recover/user/init", json={"username": "a@b.c", "verificationCode": "ABCD-EFGH-2345"})
+        http.post("/auth/recover/user/init",
+                  json={"username": "a@b.c", "verificationCode": "ABCD-EFGH-2345"})
     dump = json.dumps(sim.journal())
     assert [s for s in ("hunter2-hunter2", "form-secret-1", "ABCD-EFGH-2345") if s in dump] == []
     assert "username=bob" in dump  # only secrets are masked

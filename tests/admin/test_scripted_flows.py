@@ -50,7 +50,8 @@ def test_login_challenge_expires_after_advance(door: httpx.Client, sim: Simulato
     fresh = ok(anon.request("POST", "/auth/login/init", body))
     admin(door, "POST", "clock", {"action": "advance", "seconds": 299})
     assert ok(anon.request("POST", "/auth/login", {
-        "challengeIdentifier": fresh["challengeIdentifier"], "firstFactor": device.sign(fresh)}))["token"]
+        "challengeIdentifier": fresh["challengeIdentifier"],
+        "firstFactor": device.sign(fresh)}))["token"]
     stale = ok(anon.request("POST", "/auth/login/init", body))
     admin(door, "POST", "clock", {"action": "advance", "seconds": 301})
     response = anon.request("POST", "/auth/login", {

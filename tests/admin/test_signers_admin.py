@@ -23,6 +23,8 @@ def test_signers_down_then_up(door: httpx.Client, sa: DfnsApi) -> None:
 
 
 def test_bad_signer_commands(door: httpx.Client) -> None:
-    assert_error(door.post("/_sim/signers", json={"index": "x", "available": False}), 400, "index must be an integer")
+    assert_error(door.post("/_sim/signers", json={"index": "x", "available": False}), 400,
+                 "index must be an integer")
     assert_error(door.post("/_sim/signers", json={"index": 1}), 400, "available must be a boolean")
-    assert_error(door.post("/_sim/signers", json={"index": 99, "available": False}), 404, "signer not found")
+    assert_error(door.post("/_sim/signers", json={"index": 99, "available": False}), 404,
+                 "signer not found")

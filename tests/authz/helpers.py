@@ -23,9 +23,11 @@ class Identity:
     signer: KeyAuthenticator
 
 
-def grant(sim: Simulator, identity_id: str, operations: Iterable[str], kind: str = "ServiceAccount") -> None:
+def grant(sim: Simulator, identity_id: str, operations: Iterable[str],
+          kind: str = "ServiceAccount") -> None:
     core = sim.core
-    permission = permissions.create_permission(core, org_id=sim.org_id, name=f"p-{core.new_id('x')}",
+    permission = permissions.create_permission(core, org_id=sim.org_id,
+                                               name=f"p-{core.new_id('x')}",
                                                operations=tuple(operations))
     permissions.assign(core, permission=permission, identity_id=identity_id, identity_kind=kind)
 

@@ -20,7 +20,8 @@ def _do_actions(sa: DfnsApi, n: int = 3) -> None:
         ok(sa.signed("POST", "/permissions", {"name": f"p{i}", "operations": ["Wallets:Read"]}))
 
 
-def test_signed_requests_are_logged_with_outcome(sim: Simulator, sa: DfnsApi, bootstrap: dict) -> None:
+def test_signed_requests_are_logged_with_outcome(sim: Simulator, sa: DfnsApi,
+                                                 bootstrap: dict) -> None:
     body = {"name": "logged", "operations": ["Wallets:Read"]}
     ok(sa.signed("POST", "/permissions", body))
     failed = sa.signed("POST", "/permissions", body)  # duplicate name → 409, still logged
@@ -32,9 +33,11 @@ def test_signed_requests_are_logged_with_outcome(sim: Simulator, sa: DfnsApi, bo
     assert first["userId"] == account["userId"] and first["tokenId"] == account["tokenId"]
     assert first["credentialUuid"] == account["credentialUuid"]
     assert (first["method"], first["path"]) == ("POST", "/permissions")
-    assert first["payloadSha256"] == hashlib.sha256(json.dumps(body, separators=(",", ":")).encode()).hexdigest()
+    canonical = json.dumps(body, separators=(",", ":")).encode()
+    assert first["payloadSha256"] == hashlib.sha256(canonical).hexdigest()
     assert entries[1].data["responseError"] == "a permission with this name already exists"
-    assert audit.verify_chain(entries, expected_head=audit.head(sim.core, sim.org_id).entry_hash) == []
+    assert audit.verify_chain(entries,
+                              expected_head=audit.head(sim.core, sim.org_id).entry_hash) == []
 
     view = ok(sa.request("GET", f"/auth/action/logs/{entries[0].id}"))
     assert view["id"] == entries[0].id and view["userId"] == account["userId"]
@@ -44,7 +47,8 @@ def test_signed_requests_are_logged_with_outcome(sim: Simulator, sa: DfnsApi, bo
 
 def test_unsigned_and_rejected_tokens_are_not_logged(sim: Simulator, sa: DfnsApi) -> None:
     ok(sa.request("GET", "/permissions"))
-    assert sa.request("POST", "/permissions", {"name": "x", "operations": ["Wallets:Read"]}).status_code == 403
+    assert sa.request("POST", "/permissions",
+                      {"name": "x", "operations": ["Wallets:Read"]}).status_code == 403
     assert audit.entries(sim.core, sim.org_id) == []
 
 
@@ -56,13 +60,15 @@ def test_csv_export_and_truncation(sim: Simulator, sa: DfnsApi, bootstrap: dict)
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert len(rows) == 3 and {r["path"] for r in rows} == {"/permissions"}
     assert "x-dfns-result-truncated" not in response.headers
-    by_user = sa.request("GET", f"/auth/action/logs?startTime={START}&endTime={END}&userId=us-other")
+    by_user = sa.request("GET",
+                         f"/auth/action/logs?startTime={START}&endTime={END}&userId=us-other")
     assert len(list(csv.DictReader(io.StringIO(by_user.text)))) == 0
     sim.core.extensions["audit_max_rows"] = 2
     truncated = sa.request("GET", f"/auth/action/logs?startTime={START}&endTime={END}")
     assert truncated.headers["x-dfns-result-truncated"] == "true"
     assert truncated.text.splitlines()[-1].startswith("# TRUNCATED")
-    window = sa.request("GET", "/auth/action/logs?startTime=2000-01-01T00:00:00Z&endTime=2000-01-02T00:00:00Z")
+    window = sa.request("GET",
+                        "/auth/action/logs?startTime=2000-01-01T00:00:00Z&endTime=2000-01-02T00:00:00Z")
     assert window.text.count("\n") == 1  # header only
 
 
@@ -75,7 +81,8 @@ def test_csv_export_rejections(sa: DfnsApi) -> None:
     reversed_ = sa.request("GET", f"/auth/action/logs?startTime={END}&endTime={START}")
     assert reversed_.json()["error"]["message"] == "endTime must not be before startTime"
     unknown = sa.request("GET", "/auth/action/logs/al-nothing")
-    assert unknown.status_code == 404 and unknown.json()["error"]["message"] == "audit log entry not found"
+    assert (unknown.status_code == 404
+            and unknown.json()["error"]["message"] == "audit log entry not found")
 
 
 # -- the verifier (must-show 3) ----------------------------------------------------------
@@ -93,7 +100,8 @@ def test_verifier_detects_a_modified_entry(sim: Simulator, sa: DfnsApi) -> None:
     assert len(problems) == 1 and "modified" in problems[0] and entries[1].id in problems[0]
 
 
-def test_verifier_detects_a_modified_entry_even_with_recomputed_hash(sim: Simulator, sa: DfnsApi) -> None:
+def test_verifier_detects_a_modified_entry_even_with_recomputed_hash(sim: Simulator,
+                                                                     sa: DfnsApi) -> None:
     entries = _chain(sim, sa)
     forged_data = {**entries[1].data, "path": "/elsewhere"}
     forged_hash = audit.entry_hash(entry_id=entries[1].id, org_id=entries[1].org_id, sequence=2,

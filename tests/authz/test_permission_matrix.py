@@ -44,7 +44,8 @@ def _bearer(sim: Simulator, spec: RouteSpec, bootstrap: dict[str, Any]) -> str |
     if spec.caller == NONE:
         return None
     if spec.caller == TEMP:
-        user = create_user(sim.core, org_id=sim.org_id, username=f"{sim.core.new_id('u')}@example.com",
+        user = create_user(sim.core, org_id=sim.org_id,
+                           username=f"{sim.core.new_id('u')}@example.com",
                            kind="EndUser", registration="Delegated")
         challenge = new_challenge(sim.core, kind=spec.temp_kinds[0], user=user,
                                   app=sim.core.default_app(sim.org_id), lifetime=600)
@@ -52,7 +53,8 @@ def _bearer(sim: Simulator, spec: RouteSpec, bootstrap: dict[str, Any]) -> str |
     return bootstrap["serviceAccount"]["accessToken"]
 
 
-def _call(door: httpx.Client, spec: RouteSpec, token: str | None, app_id: str | None) -> httpx.Response:
+def _call(door: httpx.Client, spec: RouteSpec, token: str | None,
+          app_id: str | None) -> httpx.Response:
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -63,7 +65,8 @@ def _call(door: httpx.Client, spec: RouteSpec, token: str | None, app_id: str | 
 
 
 @pytest.mark.parametrize(("spec", "operation"), _cases())
-def test_lacking_operation_is_403_naming_it(sim: Simulator, door: httpx.Client, bootstrap: dict[str, Any],
+def test_lacking_operation_is_403_naming_it(sim: Simulator, door: httpx.Client,
+                                            bootstrap: dict[str, Any],
                                              spec: RouteSpec, operation: str) -> None:
     if _app_checked(spec):
         app = app_with(sim, all_operations_but(operation))
@@ -82,14 +85,16 @@ def test_lacking_operation_is_403_naming_it(sim: Simulator, door: httpx.Client, 
     assert not (allowed.status_code == 403 and NOT_PERMITTED in allowed.text), allowed.text
 
 
-def test_sa_only_routes_reject_human_callers_naming_the_sdk_operation(sim: Simulator, door: httpx.Client) -> None:
+def test_sa_only_routes_reject_human_callers_naming_the_sdk_operation(sim: Simulator,
+                                                                      door: httpx.Client) -> None:
     """SA-only routes answer 403 to non-SA callers even with every operation (endpoints.md §12)."""
     from simulator.services.identity import new_login_session
 
-    user = create_user(sim.core, org_id=sim.org_id, username="human@example.com", kind="CustomerEmployee",
+    user = create_user(sim.core, org_id=sim.org_id, username="human@example.com",
+                       kind="CustomerEmployee",
                        registration="Delegated")
-    from tests.authz.helpers import grant
     from simulator.services import permissions
+    from tests.authz.helpers import grant
 
     grant(sim, user.id, permissions.known_operations(), kind="User")
     token = new_login_session(sim.core, user, app=sim.core.default_app(sim.org_id))

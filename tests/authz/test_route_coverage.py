@@ -29,18 +29,21 @@ def test_parser_reads_every_form_the_spec_uses() -> None:
         "## 4. Actions",
         "* `GET /auth/action/logs?startTime=…&endTime=…[&userId=…]` — `auth`",
         "| `PUT /auth/apps/{appId}` (TS 0.5.8: POST) | yes |",
-        "### 10.1 Send recovery code — `PUT /auth/recover/user/code` (SDK and TS: `POST`; accept both)",
+        "### 10.1 Send recovery code — `PUT /auth/recover/user/code` "
+        "(SDK and TS: `POST`; accept both)",
         "## 12. Permission names — docs era → SDK era (where known)",
         "| `POST /not/an/endpoint` |",
     ])
     found = [(e.method, e.path) for e in coverage.parse_endpoints(sample)]
-    assert found == [("PUT", "/auth/logout"), ("POST", "/auth/logout"), ("GET", "/auth/action/logs"),
+    assert found == [("PUT", "/auth/logout"), ("POST", "/auth/logout"),
+                     ("GET", "/auth/action/logs"),
                      ("PUT", "/auth/apps/{appId}"), ("POST", "/auth/apps/{appId}"),
                      ("PUT", "/auth/recover/user/code"), ("POST", "/auth/recover/user/code")]
 
 
 def test_table_marks_routes_by_method_and_parameter_position() -> None:
-    endpoints = [coverage.Endpoint("1. X", "GET", "/a/{id}"), coverage.Endpoint("1. X", "PUT", "/a/{id}")]
+    endpoints = [coverage.Endpoint("1. X", "GET", "/a/{id}"),
+                 coverage.Endpoint("1. X", "PUT", "/a/{id}")]
     text = coverage.render(endpoints, [("GET", "/a/{other}"), ("POST", "/b")])
     assert "**1 of 2 spec endpoints implemented.**" in text
     assert "| 1. X | `PUT` | `/a/{id}` | **no** |" in text

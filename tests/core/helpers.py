@@ -49,7 +49,8 @@ def key_attestation(device: Any, challenge: dict, *, type_: str = "key.create",
     attestation["credentialInfo"] = {
         "credId": device.credential_id,
         "clientData": b64url_encode(client_data),
-        "attestationData": b64url_encode(json.dumps({"publicKey": pem, "signature": signature.hex()}).encode()),
+        "attestationData": b64url_encode(json.dumps({"publicKey": pem,
+                                                     "signature": signature.hex()}).encode()),
     }
     return attestation
 
@@ -82,7 +83,8 @@ def faulty_attestation(kind: str, device: Any, challenge: dict, fault: str) -> d
     if fault == "wrong-type":
         return key_attestation(device, challenge, type_="key.get")
     if fault == "wrong-challenge":
-        return key_attestation(device, challenge, challenge_value=b64url_encode(b"ch-another-challenge"))
+        return key_attestation(device, challenge,
+                               challenge_value=b64url_encode(b"ch-another-challenge"))
     return key_attestation(device, challenge, bogus=True)
 
 
@@ -91,8 +93,9 @@ def faulty_assertion(kind: str, device: Any, challenge: dict, fault: str) -> dic
     if kind == "Fido2":
         return device.sign(challenge, faults={PASSKEY_FAULT_FLAGS[fault]})
     good = device.sign(challenge)
-    key = device.unwrap(challenge["allowCredentials"]["passwordProtectedKey"][0]["encryptedPrivateKey"]) \
-        if kind == "PasswordProtectedKey" else device.private_key
+    allowed = challenge["allowCredentials"]
+    key = (device.unwrap(allowed["passwordProtectedKey"][0]["encryptedPrivateKey"])
+           if kind == "PasswordProtectedKey" else device.private_key)
     assertion = dict(good["credentialAssertion"])
     if fault == "wrong-type":
         client_data = device.client_data("key.create", challenge["challenge"])

@@ -23,10 +23,12 @@ def _nonce(sim: Simulator, value: str | None = None, date: str | None = None) ->
 def test_nonce_is_optional_validated_and_single_use(sa: DfnsApi, sim: Simulator) -> None:
     nonce = _nonce(sim)
     ok(sa.request("GET", "/auth/credentials", headers={"X-DFNS-NONCE": nonce}))
-    assert_error(sa.request("GET", "/auth/credentials", headers={"X-DFNS-NONCE": nonce}), 400, errors.NONCE_USED)
+    assert_error(sa.request("GET", "/auth/credentials", headers={"X-DFNS-NONCE": nonce}), 400,
+                 errors.NONCE_USED)
     for bad in ("not-base64-json", _nonce(sim, value="short"), _nonce(sim, date="yesterday"),
                 _nonce(sim, date="2001-01-01T00:00:00.000Z")):
-        assert_error(sa.request("GET", "/auth/credentials", headers={"x-dfns-nonce": bad}), 400, errors.NONCE_INVALID)
+        assert_error(sa.request("GET", "/auth/credentials", headers={"x-dfns-nonce": bad}), 400,
+                     errors.NONCE_INVALID)
 
 
 def test_strict_mode_requires_the_nonce() -> None:
@@ -45,20 +47,24 @@ def test_application_id_is_optional_and_accepted(sa: DfnsApi, bootstrap: dict) -
     ok(sa.request("GET", "/auth/credentials", headers={"X-DFNS-APPID": bootstrap["appId"]}))
 
 
-@pytest.mark.parametrize("authorization", ["", "Bearer", "Basic abc", "Bearer eyJ.bad.token", "Bearer " + "x" * 50])
+@pytest.mark.parametrize("authorization",
+                         ["", "Bearer", "Basic abc", "Bearer eyJ.bad.token", "Bearer " + "x" * 50])
 def test_bad_bearer(anon: DfnsApi, authorization: str) -> None:
     response = anon.request("GET", "/auth/credentials", headers={"Authorization": authorization})
     assert_error(response, 401, errors.NOT_AUTHORIZED)
 
 
-def test_unneeded_bearer_is_ignored_on_unauthenticated_routes(anon: DfnsApi, bootstrap: dict) -> None:
+def test_unneeded_bearer_is_ignored_on_unauthenticated_routes(anon: DfnsApi,
+                                                              bootstrap: dict) -> None:
     # the Python SDK sends its configured token on every call, even an expired or unknown one
-    response = anon.request("POST", "/auth/login/init", {"username": "ghost@example.com", "orgId": bootstrap["orgId"]},
+    response = anon.request("POST", "/auth/login/init",
+                            {"username": "ghost@example.com", "orgId": bootstrap["orgId"]},
                             headers={"Authorization": "Bearer stale-token"})
     assert_error(response, 401, errors.USER_NOT_FOUND)
 
 
-def test_unneeded_user_action_is_ignored_and_not_consumed(enroll: Callable[..., Enrolled], sim: Simulator) -> None:
+def test_unneeded_user_action_is_ignored_and_not_consumed(enroll: Callable[..., Enrolled],
+                                                          sim: Simulator) -> None:
     user = enroll("Key")
     body = {"expiration": sim.clock.now() + 30}
     token = user.api.user_action("POST", "/auth/credentials/code", body)
@@ -82,14 +88,17 @@ def test_unknown_route_and_method(anon: DfnsApi) -> None:
     (b"\xff\xfe", "request body is not valid JSON"),
 ])
 def test_malformed_bodies_are_400_with_a_precise_message(door, raw: bytes, message: str) -> None:
-    response = door.post("/auth/login/init", content=raw, headers={"Content-Type": "application/json"})
+    response = door.post("/auth/login/init", content=raw,
+                         headers={"Content-Type": "application/json"})
     assert_error(response, 400, message)
 
 
 def test_wrong_enum(sa: DfnsApi) -> None:
-    response = sa.request("POST", "/auth/action/init", {"userActionPayload": "", "userActionHttpMethod": "FETCH",
-                                                        "userActionHttpPath": "/x"})
-    assert_error(response, 400, "invalid userActionHttpMethod: expected one of POST, PUT, DELETE, GET, PATCH")
+    response = sa.request("POST", "/auth/action/init",
+                          {"userActionPayload": "", "userActionHttpMethod": "FETCH",
+                           "userActionHttpPath": "/x"})
+    assert_error(response, 400,
+                 "invalid userActionHttpMethod: expected one of POST, PUT, DELETE, GET, PATCH")
 
 
 def test_envelope_shape(anon: DfnsApi) -> None:
@@ -98,10 +107,13 @@ def test_envelope_shape(anon: DfnsApi) -> None:
     assert body["error"]["status"] == 401 and body["error"]["id"].isdigit()
 
 
-def test_server_timing_reports_verification(enroll: Callable[..., Enrolled], sim: Simulator) -> None:
+def test_server_timing_reports_verification(enroll: Callable[..., Enrolled],
+                                            sim: Simulator) -> None:
     user = enroll("Key")
     challenge = user.api.action_challenge("GET", "/auth/credentials")
-    response = user.api.request("POST", "/auth/action", {"challengeIdentifier": challenge["challengeIdentifier"],
-                                                         "firstFactor": user.device.sign(challenge)})
-    timing = dict(part.strip().split(";dur=") for part in response.headers["server-timing"].split(","))
+    response = user.api.request("POST", "/auth/action",
+                                {"challengeIdentifier": challenge["challengeIdentifier"],
+                                 "firstFactor": user.device.sign(challenge)})
+    timing = dict(part.strip().split(";dur=")
+                  for part in response.headers["server-timing"].split(","))
     assert float(timing["verify"]) > 0 and float(timing["app"]) >= float(timing["verify"])

@@ -41,7 +41,8 @@ def _challenge(anon: DfnsApi, sim: Simulator, org_id: str, user: Enrolled, kind:
 
 def _complete(anon: DfnsApi, challenge: dict, factor: dict):
     return anon.request("POST", "/auth/login",
-                        {"challengeIdentifier": challenge["challengeIdentifier"], "firstFactor": factor})
+                        {"challengeIdentifier": challenge["challengeIdentifier"],
+                         "firstFactor": factor})
 
 
 @pytest.mark.parametrize("kind", SIGNING_KINDS)
@@ -56,21 +57,25 @@ def test_login_succeeds(enroll: Callable[..., Enrolled], anon: DfnsApi, sim: Sim
 
 
 @pytest.mark.parametrize(("kind", "fault"), CASES)
-def test_login_rejects_faulty_assertion(enroll: Callable[..., Enrolled], anon: DfnsApi, sim: Simulator,
+def test_login_rejects_faulty_assertion(enroll: Callable[..., Enrolled], anon: DfnsApi,
+                                        sim: Simulator,
                                         bootstrap: dict, kind: str, fault: str) -> None:
     user = enroll(kind)
     challenge = _challenge(anon, sim, bootstrap["orgId"], user, kind)
     status, message = REGISTRATION_FAULTS[fault]
-    assert_error(_complete(anon, challenge, faulty_assertion(kind, user.device, challenge, fault)), status, message)
+    assert_error(_complete(anon, challenge, faulty_assertion(kind, user.device, challenge, fault)),
+                 status, message)
 
 
 @pytest.mark.parametrize("kind", SIGNING_KINDS)
-def test_login_challenge_is_single_use(enroll: Callable[..., Enrolled], anon: DfnsApi, sim: Simulator,
+def test_login_challenge_is_single_use(enroll: Callable[..., Enrolled], anon: DfnsApi,
+                                       sim: Simulator,
                                        bootstrap: dict, kind: str) -> None:
     user = enroll(kind)
     challenge = _challenge(anon, sim, bootstrap["orgId"], user, kind)
     ok(_complete(anon, challenge, user.device.sign(challenge)))
-    assert_error(_complete(anon, challenge, user.device.sign(challenge)), 400, errors.CHALLENGE_INVALID)
+    assert_error(_complete(anon, challenge, user.device.sign(challenge)), 400,
+                 errors.CHALLENGE_INVALID)
 
 
 @pytest.mark.parametrize("kind", SIGNING_KINDS)
@@ -79,11 +84,13 @@ def test_login_challenge_expires(enroll: Callable[..., Enrolled], anon: DfnsApi,
     user = enroll(kind)
     challenge = _challenge(anon, sim, bootstrap["orgId"], user, kind)
     sim.clock.advance(5 * 60 + 1)
-    assert_error(_complete(anon, challenge, user.device.sign(challenge)), 400, errors.CHALLENGE_INVALID)
+    assert_error(_complete(anon, challenge, user.device.sign(challenge)), 400,
+                 errors.CHALLENGE_INVALID)
 
 
 @pytest.mark.parametrize("kind", SIGNING_KINDS)
-def test_inactive_credential_cannot_sign(enroll: Callable[..., Enrolled], anon: DfnsApi, sim: Simulator,
+def test_inactive_credential_cannot_sign(enroll: Callable[..., Enrolled], anon: DfnsApi,
+                                         sim: Simulator,
                                          bootstrap: dict, kind: str) -> None:
     user = enroll(kind)
     challenge = _challenge(anon, sim, bootstrap["orgId"], user, kind)
@@ -95,19 +102,23 @@ def test_inactive_credential_cannot_sign(enroll: Callable[..., Enrolled], anon: 
 
 
 @pytest.mark.parametrize("kind", SIGNING_KINDS)
-def test_another_users_credential_is_refused(enroll: Callable[..., Enrolled], anon: DfnsApi, sim: Simulator,
+def test_another_users_credential_is_refused(enroll: Callable[..., Enrolled], anon: DfnsApi,
+                                             sim: Simulator,
                                              bootstrap: dict, kind: str) -> None:
     victim, intruder = enroll(kind), enroll(kind)
     challenge = _challenge(anon, sim, bootstrap["orgId"], victim, kind)
     # the intruder signs the victim's challenge with its own (registered, active) credential
     forged = dict(challenge)
+    code = (_login_code(anon, sim, bootstrap["orgId"], intruder)
+            if kind == "PasswordProtectedKey" else None)
     forged["allowCredentials"] = ok(_init(anon, bootstrap["orgId"], intruder,
-                                          _login_code(anon, sim, bootstrap["orgId"], intruder)
-                                          if kind == "PasswordProtectedKey" else None))["allowCredentials"]
-    assert_error(_complete(anon, challenge, intruder.device.sign(forged)), 401, errors.INVALID_CREDENTIAL)
+                                          code))["allowCredentials"]
+    assert_error(_complete(anon, challenge, intruder.device.sign(forged)), 401,
+                 errors.INVALID_CREDENTIAL)
 
 
-def test_kind_must_match_the_credential(enroll: Callable[..., Enrolled], anon: DfnsApi, sim: Simulator,
+def test_kind_must_match_the_credential(enroll: Callable[..., Enrolled], anon: DfnsApi,
+                                        sim: Simulator,
                                         bootstrap: dict) -> None:
     user = enroll("Key")
     challenge = _challenge(anon, sim, bootstrap["orgId"], user, "Key")
@@ -122,7 +133,8 @@ def test_recovery_key_cannot_log_in(enroll: Callable[..., Enrolled], anon: DfnsA
     user = enroll("Key", recovery=recovery)
     challenge = _challenge(anon, sim, bootstrap["orgId"], user, "Key")
     assert all(recovery.credential_id != c["id"] for c in challenge["allowCredentials"]["key"])
-    factor = {"kind": "RecoveryKey", "credentialAssertion": recovery.assertion(challenge["challenge"])}
+    factor = {"kind": "RecoveryKey",
+              "credentialAssertion": recovery.assertion(challenge["challenge"])}
     assert_error(_complete(anon, challenge, factor), 401, errors.INVALID_CREDENTIAL)
 
 
@@ -132,7 +144,8 @@ def test_password_protected_key_needs_a_login_code(enroll: Callable[..., Enrolle
     assert_error(_init(anon, bootstrap["orgId"], user), 401, errors.NO_USABLE_CREDENTIAL)
 
 
-def test_login_code_wrong_reused_and_expired(enroll: Callable[..., Enrolled], anon: DfnsApi, sim: Simulator,
+def test_login_code_wrong_reused_and_expired(enroll: Callable[..., Enrolled], anon: DfnsApi,
+                                             sim: Simulator,
                                              bootstrap: dict) -> None:
     user = enroll("PasswordProtectedKey")
     org = bootstrap["orgId"]
@@ -147,11 +160,13 @@ def test_login_code_wrong_reused_and_expired(enroll: Callable[..., Enrolled], an
 
 
 def test_unknown_user(anon: DfnsApi, bootstrap: dict) -> None:
-    response = anon.request("POST", "/auth/login/init", {"username": "ghost@example.com", "orgId": bootstrap["orgId"]})
+    response = anon.request("POST", "/auth/login/init",
+                            {"username": "ghost@example.com", "orgId": bootstrap["orgId"]})
     assert_error(response, 401, errors.USER_NOT_FOUND)
 
 
-def test_key_login_accepts_every_client_data_layout(sa: DfnsApi, anon: DfnsApi, bootstrap: dict) -> None:
+def test_key_login_accepts_every_client_data_layout(sa: DfnsApi, anon: DfnsApi,
+                                                    bootstrap: dict) -> None:
     from scenarios.client import register_delegated
     from virtual_authenticators import KeyAuthenticator
 
@@ -177,7 +192,8 @@ def test_logout_revokes_the_token(enroll: Callable[..., Enrolled], anon: DfnsApi
     assert_error(anon.as_(t2).request("GET", "/auth/credentials"), 401, errors.NOT_AUTHORIZED)
 
 
-def test_login_token_expires(enroll: Callable[..., Enrolled], anon: DfnsApi, sim: Simulator, bootstrap: dict) -> None:
+def test_login_token_expires(enroll: Callable[..., Enrolled], anon: DfnsApi, sim: Simulator,
+                             bootstrap: dict) -> None:
     user = enroll("Key")
     token = login(anon, org_id=bootstrap["orgId"], username=user.username, device=user.device)
     sim.clock.advance(3601)
@@ -187,8 +203,11 @@ def test_login_token_expires(enroll: Callable[..., Enrolled], anon: DfnsApi, sim
 def test_delegated_login_only_for_service_accounts(enroll: Callable[..., Enrolled]) -> None:
     user = enroll("Key")
     response = user.api.signed("POST", "/auth/login/delegated", {"username": user.username})
-    assert_error(response, 403, f"EndUser {user.user_id} is not authorized to perform operation (Auth:Login:Delegated)")
+    assert_error(response, 403,
+                 f"EndUser {user.user_id} is not authorized to perform operation "
+                 "(Auth:Login:Delegated)")
 
 
 def test_delegated_login_unknown_user(sa: DfnsApi) -> None:
-    assert_error(sa.signed("POST", "/auth/login/delegated", {"username": "ghost@example.com"}), 401, errors.USER_NOT_FOUND)
+    assert_error(sa.signed("POST", "/auth/login/delegated", {"username": "ghost@example.com"}), 401,
+                 errors.USER_NOT_FOUND)

@@ -44,11 +44,14 @@ def _device() -> PasskeyAuthenticator:
     return PasskeyAuthenticator(origin=ORIGIN, attestation="packed")
 
 
-@pytest.mark.parametrize("fault", sorted(CREATE_FAULTS, key=lambda f: f.value), ids=lambda f: f.value)
+@pytest.mark.parametrize("fault", sorted(CREATE_FAULTS, key=lambda f: f.value),
+                         ids=lambda f: f.value)
 def test_registration_fault_is_refused(sa: DfnsApi, fault: Fault) -> None:
-    challenge = ok(sa.signed("POST", "/auth/registration/delegated", {"email": "f@example.com", "kind": "EndUser"}))
+    challenge = ok(sa.signed("POST", "/auth/registration/delegated",
+                             {"email": "f@example.com", "kind": "EndUser"}))
     body = {"firstFactorCredential": _device().register(challenge, faults={fault})}
-    response = sa.request("POST", "/auth/registration", body, token=challenge["temporaryAuthenticationToken"])
+    response = sa.request("POST", "/auth/registration", body,
+                          token=challenge["temporaryAuthenticationToken"])
     status, message = EXPECTED[fault]
     if fault is Fault.TRAILING_BYTES:
         message = errors.INVALID_ATTESTATION
@@ -62,6 +65,7 @@ def test_assertion_fault_is_refused(enroll: Callable[..., Enrolled], fault: Faul
         user.api.signed("GET", "/auth/credentials")  # a first assertion moves the counter off zero
     challenge = user.api.action_challenge("POST", "/auth/credentials/init", {"kind": "Key"})
     factor = user.device.sign(challenge, faults={fault})
-    response = user.api.request("POST", "/auth/action", {"challengeIdentifier": challenge["challengeIdentifier"],
-                                                         "firstFactor": factor})
+    response = user.api.request("POST", "/auth/action",
+                                {"challengeIdentifier": challenge["challengeIdentifier"],
+                                 "firstFactor": factor})
     assert_error(response, *EXPECTED[fault])

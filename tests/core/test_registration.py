@@ -23,7 +23,8 @@ def _challenge(sa: DfnsApi, username: str = "new@example.com", kind: str = "EndU
 
 
 def _complete(api: DfnsApi, challenge: dict, body: dict):
-    return api.request("POST", "/auth/registration", body, token=challenge["temporaryAuthenticationToken"])
+    return api.request("POST", "/auth/registration", body,
+                       token=challenge["temporaryAuthenticationToken"])
 
 
 @pytest.mark.parametrize("kind", SIGNING_KINDS)
@@ -55,9 +56,11 @@ def test_registration_rejects_faulty_attestation(sa: DfnsApi, kind: str, fault: 
 @pytest.mark.parametrize("fault", ["wrong-type", "wrong-challenge", "bad-signature"])
 def test_registration_rejects_faulty_recovery_credential(sa: DfnsApi, fault: str) -> None:
     challenge = _challenge(sa)
-    recovery = faulty_attestation("RecoveryKey", make_device("RecoveryKey", "new@example.com"), challenge, fault)
+    recovery = faulty_attestation("RecoveryKey", make_device("RecoveryKey", "new@example.com"),
+                                  challenge, fault)
     status, message = REGISTRATION_FAULTS[fault]
-    body = {"firstFactorCredential": make_device("Key").register(challenge), "recoveryCredential": recovery}
+    body = {"firstFactorCredential": make_device("Key").register(challenge),
+            "recoveryCredential": recovery}
     assert_error(_complete(sa, challenge, body), status, message)
 
 
@@ -65,15 +68,18 @@ def test_recovery_credential_must_be_a_recovery_key(sa: DfnsApi) -> None:
     challenge = _challenge(sa)
     body = {"firstFactorCredential": make_device("Key").register(challenge),
             "recoveryCredential": make_device("Key").register(challenge)}
-    assert_error(_complete(sa, challenge, body), 400, "recoveryCredential must be of kind RecoveryKey")
+    assert_error(_complete(sa, challenge, body), 400,
+                 "recoveryCredential must be of kind RecoveryKey")
 
 
 def test_recovery_key_cannot_be_first_factor(sa: DfnsApi) -> None:
     challenge = _challenge(sa)
-    body = {"firstFactorCredential": make_device("RecoveryKey", "new@example.com").register(challenge)}
+    body = {"firstFactorCredential": make_device("RecoveryKey",
+                                                 "new@example.com").register(challenge)}
     response = _complete(sa, challenge, body)
     assert response.status_code == 400
-    assert response.json()["error"]["message"].startswith("invalid firstFactorCredential.credentialKind")
+    message = response.json()["error"]["message"]
+    assert message.startswith("invalid firstFactorCredential.credentialKind")
 
 
 def test_password_protected_key_needs_its_encrypted_private_key(sa: DfnsApi) -> None:
@@ -88,7 +94,8 @@ def test_registration_token_is_single_use(sa: DfnsApi) -> None:
     challenge = _challenge(sa)
     device = make_device("Key")
     ok(_complete(sa, challenge, {"firstFactorCredential": device.register(challenge)}))
-    again = _complete(sa, challenge, {"firstFactorCredential": make_device("Key").register(challenge)})
+    again = _complete(sa, challenge,
+                      {"firstFactorCredential": make_device("Key").register(challenge)})
     assert_error(again, 401, errors.NOT_AUTHORIZED)
 
 
@@ -102,7 +109,8 @@ def test_registration_challenge_expires(sa: DfnsApi, sim: Simulator) -> None:
 def test_registered_user_cannot_register_again(sa: DfnsApi) -> None:
     challenge = _challenge(sa)
     ok(_complete(sa, challenge, {"firstFactorCredential": make_device("Key").register(challenge)}))
-    response = sa.signed("POST", "/auth/registration/delegated", {"email": "new@example.com", "kind": "EndUser"})
+    response = sa.signed("POST", "/auth/registration/delegated",
+                         {"email": "new@example.com", "kind": "EndUser"})
     assert_error(response, 401, errors.USER_EXISTS)
 
 
@@ -124,7 +132,8 @@ def test_restart_gives_a_fresh_challenge(sa: DfnsApi) -> None:
 
 
 def test_restart_of_unknown_user(sa: DfnsApi) -> None:
-    response = sa.signed("POST", "/auth/registration/delegated/restart", {"email": "nobody@example.com", "kind": "EndUser"})
+    response = sa.signed("POST", "/auth/registration/delegated/restart",
+                         {"email": "nobody@example.com", "kind": "EndUser"})
     assert_error(response, 401, errors.USER_NOT_FOUND)
 
 
@@ -134,7 +143,8 @@ def test_only_service_accounts_register_delegated(sa: DfnsApi) -> None:
     device = make_device("Key")
     user = register_delegated(sa, "human@example.com", device)
     human = sa.as_(delegated_login(sa, "human@example.com"), device)
-    response = human.signed("POST", "/auth/registration/delegated", {"email": "x@example.com", "kind": "EndUser"})
+    response = human.signed("POST", "/auth/registration/delegated",
+                            {"email": "x@example.com", "kind": "EndUser"})
     assert_error(response, 403, f"EndUser {user['user']['id']} is not authorized to perform "
                                 "operation (Auth:Register:Delegated)")
 
@@ -159,27 +169,33 @@ def test_direct_registration_with_emailed_code(sa: DfnsApi, anon: DfnsApi, sim: 
     ok(_complete(anon, challenge, {"firstFactorCredential": device.register(challenge)}))
 
 
-def test_wrong_registration_code(sa: DfnsApi, anon: DfnsApi, sim: Simulator, bootstrap: dict) -> None:
+def test_wrong_registration_code(sa: DfnsApi, anon: DfnsApi, sim: Simulator,
+                                 bootstrap: dict) -> None:
     _employee(sa, sim)
     assert_error(_direct_init(anon, bootstrap["orgId"], "emp@example.com", "0000-0000-0000-0000"),
                  403, errors.INVALID_CODE)
 
 
-def test_expired_registration_code(sa: DfnsApi, anon: DfnsApi, sim: Simulator, bootstrap: dict) -> None:
+def test_expired_registration_code(sa: DfnsApi, anon: DfnsApi, sim: Simulator,
+                                   bootstrap: dict) -> None:
     code = _employee(sa, sim)
     sim.clock.advance(4 * 3600 + 1)
     assert_error(_direct_init(anon, bootstrap["orgId"], "emp@example.com", code), 400,
                  errors.REGISTRATION_CODE_EXPIRED)
 
 
-def test_resent_code_invalidates_the_old_one(sa: DfnsApi, anon: DfnsApi, sim: Simulator, bootstrap: dict) -> None:
+def test_resent_code_invalidates_the_old_one(sa: DfnsApi, anon: DfnsApi, sim: Simulator,
+                                             bootstrap: dict) -> None:
     old = _employee(sa, sim)
-    ok(anon.request("PUT", "/auth/registration/code", {"username": "emp@example.com", "orgId": bootstrap["orgId"]}))
+    ok(anon.request("PUT", "/auth/registration/code",
+                    {"username": "emp@example.com", "orgId": bootstrap["orgId"]}))
     new = sim.last_code("emp@example.com", "registration-code")
     assert new != old
-    assert_error(_direct_init(anon, bootstrap["orgId"], "emp@example.com", old), 403, errors.INVALID_CODE)
+    assert_error(_direct_init(anon, bootstrap["orgId"], "emp@example.com", old), 403,
+                 errors.INVALID_CODE)
     ok(_direct_init(anon, bootstrap["orgId"], "emp@example.com", new))
 
 
 def test_registration_init_for_unknown_user(anon: DfnsApi, bootstrap: dict) -> None:
-    assert_error(_direct_init(anon, bootstrap["orgId"], "ghost@example.com", "1234"), 401, errors.USER_NOT_FOUND)
+    assert_error(_direct_init(anon, bootstrap["orgId"], "ghost@example.com", "1234"), 401,
+                 errors.USER_NOT_FOUND)

@@ -18,7 +18,8 @@ from simulator.verification.policy import VerificationPolicy
 from tests.core.helpers import assert_error
 from virtual_authenticators import b64url_encode
 
-soft_webauthn = pytest.importorskip("soft_webauthn", reason="soft-webauthn is installed by `make install`")
+soft_webauthn = pytest.importorskip("soft_webauthn",
+                                    reason="soft-webauthn is installed by `make install`")
 
 ORIGIN = "http://localhost:3000"
 
@@ -32,15 +33,19 @@ def _credential_info(response: dict[str, Any]) -> dict[str, str]:
 
 
 def _register(sa: DfnsApi, device: Any, username: str) -> Any:
-    challenge = ok(sa.signed("POST", "/auth/registration/delegated", {"email": username, "kind": "EndUser"}))
+    challenge = ok(sa.signed("POST", "/auth/registration/delegated",
+                             {"email": username, "kind": "EndUser"}))
     options = {"publicKey": {
         # browsers (and the TS SDK) pass the UTF-8 bytes of the API challenge string
         "challenge": challenge["challenge"].encode(),
-        "rp": challenge["rp"], "user": {**challenge["user"], "id": challenge["user"]["id"].encode()},
+        "rp": challenge["rp"],
+        "user": {**challenge["user"], "id": challenge["user"]["id"].encode()},
         "pubKeyCredParams": challenge["pubKeyCredParams"], "attestation": "none"}}
-    body = {"firstFactorCredential": {"credentialKind": "Fido2",
-                                      "credentialInfo": _credential_info(device.create(options, ORIGIN))}}
-    return sa.request("POST", "/auth/registration", body, token=challenge["temporaryAuthenticationToken"])
+    body = {"firstFactorCredential": {
+        "credentialKind": "Fido2",
+        "credentialInfo": _credential_info(device.create(options, ORIGIN))}}
+    return sa.request("POST", "/auth/registration", body,
+                      token=challenge["temporaryAuthenticationToken"])
 
 
 def test_strict_simulator_refuses_a_device_without_user_verification(sim: Simulator) -> None:
@@ -56,8 +61,10 @@ def test_lenient_simulator_accepts_soft_webauthn_registration_and_login() -> Non
     device = soft_webauthn.SoftWebauthnDevice()
     ok(_register(service_account_api(http, boot), device, "soft@example.com"))
     anon = DfnsApi(http)
-    challenge = ok(anon.request("POST", "/auth/login/init", {"username": "soft@example.com", "orgId": boot["orgId"]}))
-    options = {"publicKey": {"challenge": challenge["challenge"].encode(), "rpId": challenge["rp"]["id"]}}
+    challenge = ok(anon.request("POST", "/auth/login/init",
+                                {"username": "soft@example.com", "orgId": boot["orgId"]}))
+    options = {"publicKey": {"challenge": challenge["challenge"].encode(),
+                             "rpId": challenge["rp"]["id"]}}
     response = device.get(options, ORIGIN)
     assertion = {
         "credId": b64url_encode(response["rawId"]),
@@ -66,6 +73,8 @@ def test_lenient_simulator_accepts_soft_webauthn_registration_and_login() -> Non
         "signature": b64url_encode(response["response"]["signature"]),
         "userHandle": b64url_encode(response["response"]["userHandle"]),
     }
-    token = ok(anon.request("POST", "/auth/login", {"challengeIdentifier": challenge["challengeIdentifier"],
-                                                    "firstFactor": {"kind": "Fido2", "credentialAssertion": assertion}}))
+    token = ok(anon.request("POST", "/auth/login",
+                            {"challengeIdentifier": challenge["challengeIdentifier"],
+                             "firstFactor": {"kind": "Fido2",
+                                             "credentialAssertion": assertion}}))
     assert token["token"].startswith("eyJ")

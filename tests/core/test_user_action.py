@@ -42,22 +42,26 @@ def test_action_rejects_faulty_assertion(enroll: Callable[..., Enrolled], sim: S
     challenge = user.api.action_challenge("POST", PATH, _body(sim))
     factor = faulty_assertion(kind, user.device, challenge, fault)
     response = user.api.request("POST", "/auth/action",
-                                {"challengeIdentifier": challenge["challengeIdentifier"], "firstFactor": factor})
+                                {"challengeIdentifier": challenge["challengeIdentifier"],
+                                 "firstFactor": factor})
     status, message = REGISTRATION_FAULTS[fault]
     assert_error(response, status, message)
 
 
 @pytest.mark.parametrize("kind", SIGNING_KINDS)
-def test_user_action_token_is_single_use(enroll: Callable[..., Enrolled], sim: Simulator, kind: str) -> None:
+def test_user_action_token_is_single_use(enroll: Callable[..., Enrolled], sim: Simulator,
+                                         kind: str) -> None:
     user = enroll(kind)
     body = _body(sim)
     token = user.api.user_action("POST", PATH, body)
     ok(user.api.request("POST", PATH, body, user_action=token))
-    assert_error(user.api.request("POST", PATH, body, user_action=token), 400, errors.USER_ACTION_USED)
+    assert_error(user.api.request("POST", PATH, body, user_action=token), 400,
+                 errors.USER_ACTION_USED)
 
 
 @pytest.mark.parametrize("kind", SIGNING_KINDS)
-def test_action_challenge_is_single_use(enroll: Callable[..., Enrolled], sim: Simulator, kind: str) -> None:
+def test_action_challenge_is_single_use(enroll: Callable[..., Enrolled], sim: Simulator,
+                                        kind: str) -> None:
     user = enroll(kind)
     challenge = user.api.action_challenge("POST", PATH, _body(sim))
     factor = user.device.sign(challenge)
@@ -67,22 +71,26 @@ def test_action_challenge_is_single_use(enroll: Callable[..., Enrolled], sim: Si
 
 
 @pytest.mark.parametrize("kind", SIGNING_KINDS)
-def test_action_challenge_expires(enroll: Callable[..., Enrolled], sim: Simulator, kind: str) -> None:
+def test_action_challenge_expires(enroll: Callable[..., Enrolled], sim: Simulator,
+                                  kind: str) -> None:
     user = enroll(kind)
     challenge = user.api.action_challenge("POST", PATH, _body(sim))
     sim.clock.advance(301)
-    body = {"challengeIdentifier": challenge["challengeIdentifier"], "firstFactor": user.device.sign(challenge)}
+    body = {"challengeIdentifier": challenge["challengeIdentifier"],
+            "firstFactor": user.device.sign(challenge)}
     assert_error(user.api.request("POST", "/auth/action", body), 400, errors.CHALLENGE_INVALID)
 
 
 @pytest.mark.parametrize("kind", SIGNING_KINDS)
-def test_user_action_token_expires(enroll: Callable[..., Enrolled], sim: Simulator, kind: str) -> None:
+def test_user_action_token_expires(enroll: Callable[..., Enrolled], sim: Simulator,
+                                   kind: str) -> None:
     user = enroll(kind)
     sim.clock.freeze()
     body = _body(sim)
     token = user.api.user_action("POST", PATH, body)
     sim.clock.advance(301)
-    assert_error(user.api.request("POST", PATH, body, user_action=token), 403, errors.USER_ACTION_INVALID)
+    assert_error(user.api.request("POST", PATH, body, user_action=token), 403,
+                 errors.USER_ACTION_INVALID)
 
 
 @pytest.mark.parametrize("mismatch", ["path", "payload", "method"])
@@ -95,7 +103,8 @@ def test_token_is_bound_to_method_path_and_payload(enroll: Callable[..., Enrolle
     if mismatch == "path":
         response = user.api.request("PUT", "/auth/credentials/deactivate", body, user_action=token)
     elif mismatch == "payload":
-        response = user.api.request("PUT", "/auth/credentials/activate", {"credentialUuid": uuid + "x"},
+        response = user.api.request("PUT", "/auth/credentials/activate",
+                                    {"credentialUuid": uuid + "x"},
                                     user_action=token)
     else:
         response = user.api.request("DELETE", f"/auth/credentials/{uuid}", None, user_action=token)
@@ -111,19 +120,23 @@ def test_missing_and_malformed_token(enroll: Callable[..., Enrolled], sim: Simul
                  errors.USER_ACTION_INVALID)
 
 
-def test_token_of_another_identity(enroll: Callable[..., Enrolled], sa: DfnsApi, sim: Simulator) -> None:
+def test_token_of_another_identity(enroll: Callable[..., Enrolled], sa: DfnsApi,
+                                   sim: Simulator) -> None:
     user = enroll("Key")
     body = _body(sim)
     token = sa.user_action("POST", PATH, body)
-    assert_error(user.api.request("POST", PATH, body, user_action=token), 403, errors.USER_ACTION_INVALID)
+    assert_error(user.api.request("POST", PATH, body, user_action=token), 403,
+                 errors.USER_ACTION_INVALID)
 
 
-def test_action_challenge_of_another_identity(enroll: Callable[..., Enrolled], sim: Simulator) -> None:
+def test_action_challenge_of_another_identity(enroll: Callable[..., Enrolled],
+                                              sim: Simulator) -> None:
     alice, bob = enroll("Key"), enroll("Key")
     challenge = alice.api.action_challenge("POST", PATH, _body(sim))
     factor = alice.device.sign(challenge)
     response = bob.api.request("POST", "/auth/action",
-                               {"challengeIdentifier": challenge["challengeIdentifier"], "firstFactor": factor})
+                               {"challengeIdentifier": challenge["challengeIdentifier"],
+                                "firstFactor": factor})
     assert_error(response, 400, errors.CHALLENGE_INVALID)
 
 
@@ -131,14 +144,17 @@ def test_action_challenge_of_another_identity(enroll: Callable[..., Enrolled], s
     '{ "expiration" : EXP }',                          # docs-style spacing
     '{"expiration":EXP}',                              # Python SDK compact
 ])
-def test_payload_is_compared_as_json(enroll: Callable[..., Enrolled], sim: Simulator, signed_payload: str) -> None:
+def test_payload_is_compared_as_json(enroll: Callable[..., Enrolled], sim: Simulator,
+                                     signed_payload: str) -> None:
     user = enroll("Key")
     expiration = sim.clock.now() + 30
     payload = signed_payload.replace("EXP", json.dumps(expiration))
     challenge = ok(user.api.request("POST", "/auth/action/init", {
-        "userActionPayload": payload, "userActionHttpMethod": "POST", "userActionHttpPath": PATH + "?x=1"}))
+        "userActionPayload": payload, "userActionHttpMethod": "POST",
+        "userActionHttpPath": PATH + "?x=1"}))
     token = ok(user.api.request("POST", "/auth/action", {
-        "challengeIdentifier": challenge["challengeIdentifier"], "firstFactor": user.device.sign(challenge)}))["userAction"]
+        "challengeIdentifier": challenge["challengeIdentifier"],
+        "firstFactor": user.device.sign(challenge)}))["userAction"]
     # the request body is sent with other separators, and the signed path had a query string
     raw = json.dumps({"expiration": expiration}, indent=2).encode()
     response = user.api.http.request("POST", PATH, content=raw, headers={

@@ -50,5 +50,6 @@ def test_passkey_of_another_rp_cannot_sign_the_action(sa: DfnsApi, bootstrap: di
     register_delegated(sa, "single@example.com", device_a)
     on_app_b = DfnsApi(sa.http, delegated_login(sa, "single@example.com"), device_a, app_id=app_b)
     response = on_app_b.request("POST", "/auth/action/init", {
-        "userActionPayload": "", "userActionHttpMethod": "GET", "userActionHttpPath": "/auth/credentials"})
+        "userActionPayload": "", "userActionHttpMethod": "GET",
+        "userActionHttpPath": "/auth/credentials"})
     assert_error(response, 401, errors.NO_USABLE_CREDENTIAL)

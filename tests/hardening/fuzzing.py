@@ -101,7 +101,8 @@ class Fuzzer:
     def run_case(self, case: Any) -> None:
         headers = dict(self.auth)
         if case.operation.definition.raw.get("parameters") and any(
-                p.get("name") == "X-DFNS-USERACTION" for p in case.operation.definition.raw["parameters"]):
+                p.get("name") == "X-DFNS-USERACTION"
+                for p in case.operation.definition.raw["parameters"]):
             if self.report.requests % 2 == 0:
                 token = self._user_action(case)
                 if token:
@@ -118,7 +119,8 @@ class Fuzzer:
         self.report.statuses[status] += 1
         self.report.per_operation[case.operation.label] += 1
         if status >= 500:
-            self.report.failures.append(f"{case.operation.label}: {status} for {case.as_curl_command()}")
+            self.report.failures.append(
+                f"{case.operation.label}: {status} for {case.as_curl_command()}")
         elif status == 400 and response.text == UVICORN_BAD_REQUEST and \
                 len(response.request.url or "") > REQUEST_LINE_LIMIT:
             # A request line longer than the HTTP parser accepts never reaches the app; a real
@@ -127,7 +129,8 @@ class Fuzzer:
         elif status >= 400:
             problem = envelope_problem(status, response.text)
             if problem:
-                self.report.failures.append(f"{case.operation.label}: {status} {problem}: {response.text[:200]}")
+                self.report.failures.append(
+                    f"{case.operation.label}: {status} {problem}: {response.text[:200]}")
 
     def fuzz(self, ops: list[Any], examples: int, *, derandomize: bool) -> None:
         for op in ops:

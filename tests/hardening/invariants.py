@@ -40,14 +40,16 @@ def check_invariants(core: Core, *, used_before: set[tuple[str, str]] = frozense
         credentials_by_user.setdefault(credential.user_id, []).append(credential)
     for user in users.values():
         if user.is_registered and not user.is_archived:
-            need(bool(credentials_by_user.get(user.id)), f"registered user {user.id} has no credential")
+            need(bool(credentials_by_user.get(user.id)),
+                 f"registered user {user.id} has no credential")
     for token in store.scan("tokens"):
         need(not token.user_id or token.user_id in users, f"token {token.id} of missing user")
     for app in store.scan("apps"):
         need(app.org_id in orgs, f"app {app.id} in missing org")
     permissions = {p.id for p in store.scan("permissions")}
     for assignment in store.scan("assignments"):
-        need(assignment.permission_id in permissions, f"assignment {assignment.id} of missing permission")
+        need(assignment.permission_id in permissions,
+             f"assignment {assignment.id} of missing permission")
     challenges = {c.id: c for c in store.scan("challenges")}
     for action in store.scan("user_actions"):
         challenge = challenges.get(action.challenge_id)

@@ -51,7 +51,8 @@ class Tally:
             self.statuses[event.status_code] += 1
 
 
-def client_loop(number: int, base_url: str, boot: dict[str, Any], tally: Tally, deadline: float) -> None:
+def client_loop(number: int, base_url: str, boot: dict[str, Any], tally: Tally,
+                deadline: float) -> None:
     http = httpx.Client(base_url=base_url, timeout=60,
                         event_hooks={"response": [tally.count]})
     sa = service_account_api(http, boot)
@@ -110,7 +111,8 @@ def test_concurrent_clients_mixing_flows(backend: str, tmp_path: Path) -> None:
     tally = Tally()
     with ThreadedServer(sim.app) as server:
         deadline = time.monotonic() + SECONDS
-        threads = [threading.Thread(target=client_loop, args=(i, server.base_url, boot, tally, deadline))
+        threads = [threading.Thread(target=client_loop,
+                                    args=(i, server.base_url, boot, tally, deadline))
                    for i in range(CLIENTS)]
         for t in threads:
             t.start()

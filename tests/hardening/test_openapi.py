@@ -44,7 +44,8 @@ def test_operations_carry_security_user_action_params_bodies_and_errors() -> Non
 
 def test_login_init_body_schema_is_the_declared_one() -> None:
     doc = build_openapi(Simulator().routes)
-    body = doc["paths"]["/auth/login/init"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    request_body = doc["paths"]["/auth/login/init"]["post"]["requestBody"]
+    body = request_body["content"]["application/json"]["schema"]
     assert body["required"] == ["username"]
     assert body["properties"]["username"]["minLength"] == 1
     assert openapi_path("/auth/users/{userId:str}/x") == "/auth/users/{userId}/x"

@@ -90,17 +90,21 @@ def test_login_challenge(racer: Racer, sim: Simulator) -> None:
     _, device = _user(racer, "login-race@example.com")
     for _ in range(RACES):
         challenge = ok(racer.anons[0].request("POST", "/auth/login/init",
-                                              {"username": "login-race@example.com", "orgId": sim.org_id}))
-        body = {"challengeIdentifier": challenge["challengeIdentifier"], "firstFactor": device.sign(challenge)}
-        racer.race(lambda api: api.request("POST", "/auth/login", body))
+                                              {"username": "login-race@example.com",
+                                               "orgId": sim.org_id}))
+        body = {"challengeIdentifier": challenge["challengeIdentifier"],
+                "firstFactor": device.sign(challenge)}
+        racer.race(lambda api, body=body: api.request("POST", "/auth/login", body))
 
 
 def test_action_challenge(racer: Racer) -> None:
     user, device = _user(racer, "action-race@example.com")
     for _ in range(RACES):
         challenge = user.action_challenge("POST", "/auth/credentials/code", _code_body())
-        body = {"challengeIdentifier": challenge["challengeIdentifier"], "firstFactor": device.sign(challenge)}
-        racer.race(lambda api: api.request("POST", "/auth/action", body, token=user.token))
+        body = {"challengeIdentifier": challenge["challengeIdentifier"],
+                "firstFactor": device.sign(challenge)}
+        racer.race(lambda api, body=body: api.request("POST", "/auth/action", body,
+                                                      token=user.token))
 
 
 def test_user_action_token(racer: Racer) -> None:
@@ -108,8 +112,9 @@ def test_user_action_token(racer: Racer) -> None:
     for _ in range(RACES):
         body = _code_body()
         token = user.user_action("POST", "/auth/credentials/code", body)
-        statuses = racer.race(lambda api: api.request("POST", "/auth/credentials/code", body,
-                                                      token=user.token, user_action=token))
+        statuses = racer.race(
+            lambda api, body=body, token=token: api.request(
+                "POST", "/auth/credentials/code", body, token=user.token, user_action=token))
         assert sorted(statuses)[1:] == [400] * (RACERS - 1)  # "already used", not 403
 
 
@@ -122,7 +127,8 @@ def test_credential_challenge(racer: Racer) -> None:
                 "challengeIdentifier": challenge["challengeIdentifier"]}
         tokens = [user.user_action("POST", "/auth/credentials", body) for _ in range(RACERS)]
         racer.race([
-            (lambda api, t=t: api.request("POST", "/auth/credentials", body, token=user.token, user_action=t))
+            (lambda api, t=t, body=body: api.request("POST", "/auth/credentials", body,
+                                                     token=user.token, user_action=t))
             for t in tokens])
     assert len(ok(user.request("GET", "/auth/credentials"))["items"]) == RACES + 1
 
@@ -131,8 +137,8 @@ def test_credential_code(racer: Racer) -> None:
     user, _ = _user(racer, "code-race@example.com")
     for _ in range(RACES):
         code = ok(user.signed("POST", "/auth/credentials/code", _code_body()))["code"]
-        racer.race(lambda api: api.request("POST", "/auth/credentials/code/init",
-                                           {"code": code, "credentialKind": "Key"}))
+        racer.race(lambda api, code=code: api.request("POST", "/auth/credentials/code/init",
+                                                      {"code": code, "credentialKind": "Key"}))
 
 
 def test_registration_temp_token(racer: Racer) -> None:
@@ -141,7 +147,8 @@ def test_registration_temp_token(racer: Racer) -> None:
                                        {"email": f"reg-race-{i}@example.com", "kind": "EndUser"}))
         body = {"firstFactorCredential": KeyAuthenticator().register(challenge)}
         temp = challenge["temporaryAuthenticationToken"]
-        racer.race(lambda api: api.request("POST", "/auth/registration", body, token=temp))
+        racer.race(lambda api, body=body, temp=temp: api.request("POST", "/auth/registration", body,
+                                                                  token=temp))
 
 
 def test_registration_code(racer: Racer, sim: Simulator) -> None:
@@ -150,7 +157,7 @@ def test_registration_code(racer: Racer, sim: Simulator) -> None:
         ok(racer.sa.signed("POST", "/auth/users", {"email": email, "kind": "CustomerEmployee"}))
         code = sim.last_code(email, "registration-code")
         body = {"username": email, "registrationCode": code, "orgId": sim.org_id}
-        racer.race(lambda api: api.request("POST", "/auth/registration/init", body))
+        racer.race(lambda api, body=body: api.request("POST", "/auth/registration/init", body))
 
 
 def test_recovery_challenge(racer: Racer) -> None:
@@ -167,5 +174,6 @@ def test_recovery_challenge(racer: Racer) -> None:
         body = {"recovery": recovery_key.recovery_assertion(new_credentials, blob),
                 "newCredentials": new_credentials}
         temp = challenge["temporaryAuthenticationToken"]
-        racer.race(lambda api: api.request("POST", "/auth/recover/user", body, token=temp))
+        racer.race(lambda api, body=body, temp=temp: api.request("POST", "/auth/recover/user", body,
+                                                                  token=temp))
         recovery_key = next_key

@@ -11,9 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
-from scenarios.client import DfnsApi, delegated_login, login, ok, register_delegated
+from scenarios.client import DfnsApi, delegated_login, ok, register_delegated
 from simulator import Simulator
-from virtual_authenticators import KeyAuthenticator, PasswordProtectedKeyAuthenticator, RecoveryKeyAuthenticator
+from virtual_authenticators import (
+    PasswordProtectedKeyAuthenticator,
+    RecoveryKeyAuthenticator,
+)
 
 SIMULATOR_SRC = Path(__file__).resolve().parents[2] / "simulator"
 
@@ -54,7 +57,8 @@ def _secret_forms(value: str) -> list[str]:
 
 def test_full_flow_leaks_no_secret(door: httpx.Client, sa: DfnsApi, anon: DfnsApi, sim: Simulator,
                                    bootstrap: dict, captured_logs: Capture) -> None:
-    secrets: list[str] = [bootstrap["serviceAccount"]["privateKeyPem"], bootstrap["serviceAccount"]["accessToken"]]
+    secrets: list[str] = [bootstrap["serviceAccount"]["privateKeyPem"],
+                          bootstrap["serviceAccount"]["accessToken"]]
     errors: list[str] = []
 
     def record(response: httpx.Response) -> None:
@@ -79,9 +83,11 @@ def test_full_flow_leaks_no_secret(door: httpx.Client, sa: DfnsApi, anon: DfnsAp
     record(anon.request("GET", "/auth/credentials", token=token + "x"))
     record(anon.request("GET", "/auth/credentials", token=action))
     ok(anon.request("POST", "/auth/credentials/code/init", {"code": code, "credentialKind": "Key"}))
-    record(anon.request("POST", "/auth/credentials/code/init", {"code": code, "credentialKind": "Key"}))
-    record(anon.request("POST", "/auth/login/init", {"username": "nobody@example.com", "orgId": sim.org_id,
-                                                     "loginCode": code}))
+    record(anon.request("POST", "/auth/credentials/code/init",
+                        {"code": code, "credentialKind": "Key"}))
+    record(anon.request("POST", "/auth/login/init",
+                        {"username": "nobody@example.com", "orgId": sim.org_id,
+                         "loginCode": code}))
     record(anon.request("POST", "/auth/login", {"challengeIdentifier": token, "firstFactor": {
         "kind": "PasswordProtectedKey", "password": password}}))
     record(anon.request("POST", "/auth/registration/init", {"username": "secrets@example.com",
@@ -90,12 +96,14 @@ def test_full_flow_leaks_no_secret(door: httpx.Client, sa: DfnsApi, anon: DfnsAp
         "username": "secrets@example.com", "verificationCode": "WRONG-CODE",
         "credentialId": recovery.credential_id, "orgId": sim.org_id}))
     record(door.post("/auth/login", content=b'{"password": ' + token.encode()))  # not JSON
-    record(anon.request("POST", "/auth/login/init", {"username": 42}, headers={"X-DFNS-APPID": token}))
+    record(anon.request("POST", "/auth/login/init", {"username": 42},
+                        headers={"X-DFNS-APPID": token}))
     record(sa.request("POST", "/auth/credentials/code", {"expiration": "x"}, user_action=token))
     assert len(errors) == 11 and all("error" in json.loads(e) for e in errors)
 
     journal = json.dumps(sim.journal(limit=1000)) if hasattr(sim, "journal") else ""
-    outputs = {"logs": "\n".join(captured_logs.lines), "errors": "\n".join(errors), "journal": journal}
+    outputs = {"logs": "\n".join(captured_logs.lines), "errors": "\n".join(errors),
+               "journal": journal}
     for where, text in outputs.items():
         for secret in secrets:
             for form in _secret_forms(secret):
@@ -110,8 +118,9 @@ def test_journal_masks_secrets_in_malformed_bodies(sim: Simulator) -> None:
 
 def test_journal_masks_the_recovery_verification_code(sim: Simulator) -> None:
     with sim.client() as http:
-        http.post("/auth/recover/user/init", json={"username": "a@b.c", "verificationCode": "ABCD-EFGH-2345",
-                                                   "credentialId": "x", "orgId": sim.org_id})
+        http.post("/auth/recover/user/init",
+                  json={"username": "a@b.c", "verificationCode": "ABCD-EFGH-2345",
+                        "credentialId": "x", "orgId": sim.org_id})
     assert "ABCD-EFGH-2345" not in json.dumps(sim.journal(limit=10))
 
 
@@ -147,10 +156,12 @@ def test_secrets_are_never_compared_with_equality() -> None:
                 continue
             for side in [node.left, *node.comparators]:
                 name = _name(side).lower()
-                if name and any(s in name for s in SECRET_NAMES) and not any(n in name for n in NOT_SECRET):
+                if (name and any(s in name for s in SECRET_NAMES)
+                        and not any(n in name for n in NOT_SECRET)):
                     if isinstance(side, ast.Constant):
                         continue
-                    offenders.append(f"{path.relative_to(SIMULATOR_SRC)}:{node.lineno} {ast.unparse(node)}")
+                    offenders.append(
+                        f"{path.relative_to(SIMULATOR_SRC)}:{node.lineno} {ast.unparse(node)}")
     assert offenders == []
 
 
@@ -163,7 +174,8 @@ def test_token_signatures_use_compare_digest() -> None:
 def test_oversized_body_is_413(door: httpx.Client, sim: Simulator) -> None:
     limit = sim.config.max_body_bytes
     body = json.dumps({"username": "x" * (limit + 10)}).encode()
-    response = door.post("/auth/login/init", content=body, headers={"Content-Type": "application/json"})
+    response = door.post("/auth/login/init", content=body,
+                         headers={"Content-Type": "application/json"})
     assert response.status_code == 413
     assert response.json()["error"] == {"id": response.json()["error"]["id"], "status": 413,
                                         "message": f"request body too large (limit {limit} bytes)"}
@@ -176,7 +188,8 @@ def test_oversized_chunked_body_is_413(door: httpx.Client, sim: Simulator) -> No
         for _ in range(limit // 65536 + 2):
             yield b"x" * 65536
 
-    response = door.post("/auth/login/init", content=chunks(), headers={"Content-Type": "application/json"})
+    response = door.post("/auth/login/init", content=chunks(),
+                         headers={"Content-Type": "application/json"})
     assert response.status_code == 413
     assert response.json()["message"] == f"request body too large (limit {limit} bytes)"
 
@@ -186,5 +199,6 @@ def test_body_at_the_limit_is_parsed(door: httpx.Client, sim: Simulator) -> None
     prefix, suffix = b'{"username":"', b'"}'
     body = prefix + b"a" * (limit - len(prefix) - len(suffix)) + suffix
     assert len(body) == limit
-    response = door.post("/auth/login/init", content=body, headers={"Content-Type": "application/json"})
+    response = door.post("/auth/login/init", content=body,
+                         headers={"Content-Type": "application/json"})
     assert response.status_code == 400  # past the size check: the schema rejects the username

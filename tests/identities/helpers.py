@@ -30,14 +30,16 @@ def error(response: Any) -> tuple[int, str]:
 
 def grant(sim: Simulator, identity_id: str, operations: Iterable[str], kind: str = "User") -> str:
     core = sim.core
-    permission = permissions.create_permission(core, org_id=sim.org_id, name=f"p-{core.new_id('x')}",
+    permission = permissions.create_permission(core, org_id=sim.org_id,
+                                               name=f"p-{core.new_id('x')}",
                                                operations=tuple(operations))
     permissions.assign(core, permission=permission, identity_id=identity_id, identity_kind=kind)
     return permission.id
 
 
 def new_permission(sim: Simulator, operations: Iterable[str]) -> str:
-    return permissions.create_permission(sim.core, org_id=sim.org_id, name=f"p-{sim.core.new_id('x')}",
+    return permissions.create_permission(sim.core, org_id=sim.org_id,
+                                         name=f"p-{sim.core.new_id('x')}",
                                          operations=tuple(operations)).id
 
 
@@ -71,7 +73,8 @@ def pem_pair() -> tuple[str, str]:
     return public, private
 
 
-def service_account_with(sim: Simulator, http: Any, operations: Iterable[str]) -> tuple[DfnsApi, str]:
+def service_account_with(sim: Simulator, http: Any,
+                         operations: Iterable[str]) -> tuple[DfnsApi, str]:
     public, private = pem_pair()
     issued = create_service_account(sim.core, org_id=sim.org_id, name=f"sa-{sim.core.new_id('x')}",
                                     public_key=load_public_key_pem(public))

@@ -13,7 +13,8 @@ PAT_OPS = ("Auth:Users:Read", "Auth:Users:Create", "Auth:Users:Update", "Auth:Ty
            "Auth:Types:Employee", "Auth:Action:Sign")
 
 
-def test_create_returns_token_once_and_pat_signs_with_its_own_key(sim: Simulator, sa: DfnsApi) -> None:
+def test_create_returns_token_once_and_pat_signs_with_its_own_key(sim: Simulator,
+                                                                  sa: DfnsApi) -> None:
     alice = human(sim, sa, "alice@example.com")
     created, pat = create_pat(alice.api, "ci", externalId="ext-1")
     assert created["kind"] == "Pat" and created["accessToken"].startswith("eyJ")
@@ -22,7 +23,8 @@ def test_create_returns_token_once_and_pat_signs_with_its_own_key(sim: Simulator
     assert base64.urlsafe_b64decode(created["credId"] + "==").startswith(b"ci-")
     assert created["externalId"] == "ext-1" and created["orgId"] == sim.org_id
     # without its own permission it carries the user's, shown as inherited
-    assert created["permissionAssignments"] and all(a["assignmentId"] == "" for a in created["permissionAssignments"])
+    assert created["permissionAssignments"] and all(a["assignmentId"] == ""
+                                                    for a in created["permissionAssignments"])
     listed = ok(alice.api.request("GET", "/auth/pats"))["items"]
     assert [t["tokenId"] for t in listed] == [created["tokenId"]]
     assert "accessToken" not in listed[0]
@@ -35,12 +37,15 @@ def test_create_returns_token_once_and_pat_signs_with_its_own_key(sim: Simulator
     assert renamed["name"] == "renamed"
     # the user's own device cannot answer the PAT's challenge
     forged = alice.device.assertion(challenge["challenge"])
-    response = pat.request("POST", "/auth/action", {"challengeIdentifier": challenge["challengeIdentifier"],
-                                                     "firstFactor": {"kind": "Key", "credentialAssertion": forged}})
+    response = pat.request("POST", "/auth/action",
+                           {"challengeIdentifier": challenge["challengeIdentifier"],
+                            "firstFactor": {"kind": "Key",
+                                            "credentialAssertion": forged}})
     assert response.status_code == 401
 
 
-def test_pat_restricted_below_its_user_and_killed_by_user_deactivation(sim: Simulator, sa: DfnsApi) -> None:
+def test_pat_restricted_below_its_user_and_killed_by_user_deactivation(sim: Simulator,
+                                                                       sa: DfnsApi) -> None:
     """The FAQ-adjacent scenario: permissions intersect, the user's deactivation ends the PAT."""
     bob = human(sim, sa, "bob@example.com", operations=PAT_OPS)
     read_only = new_permission(sim, ["Auth:Users:Read", "Auth:Action:Sign"])
@@ -81,7 +86,8 @@ def test_pat_cannot_exceed_its_user(sim: Simulator, sa: DfnsApi) -> None:
         404, "permission not found")
     assert ok(carol.api.request("GET", "/auth/pats"))["items"] == []
     # the user loses an operation later: the PAT (use-time intersection) loses it too
-    created, pat = create_pat(carol.api, "reader", permissionId=new_permission(sim, ["Auth:Users:Read"]))
+    created, pat = create_pat(carol.api, "reader",
+                              permissionId=new_permission(sim, ["Auth:Users:Read"]))
     assert pat.request("GET", "/auth/users").status_code == 200
     for assignment in list(sim.core.store.find("assignments", "identity", carol.user_id)):
         sim.core.replace("assignments", assignment.id, assignment, is_archived=True)
@@ -94,10 +100,14 @@ def test_pat_validation_rules(sim: Simulator, sa: DfnsApi) -> None:
     create_pat(dave.api, "dup")
     pem = KeyAuthenticator().public_key_pem
     cases = [
-        ({"name": "dup", "publicKey": pem}, 409, "a personal access token with this name already exists"),
-        ({"name": "x", "publicKey": pem, "daysValid": 731}, 400, "invalid daysValid: must be at most 730"),
-        ({"name": "x", "publicKey": pem, "daysValid": 0}, 400, "invalid daysValid: must be at least 1"),
-        ({"name": "x", "publicKey": pem, "secondsValid": 0}, 400, "invalid secondsValid: must be at least 1"),
+        ({"name": "dup", "publicKey": pem}, 409,
+         "a personal access token with this name already exists"),
+        ({"name": "x", "publicKey": pem, "daysValid": 731}, 400,
+         "invalid daysValid: must be at most 730"),
+        ({"name": "x", "publicKey": pem, "daysValid": 0}, 400,
+         "invalid daysValid: must be at least 1"),
+        ({"name": "x", "publicKey": pem, "secondsValid": 0}, 400,
+         "invalid secondsValid: must be at least 1"),
         ({"name": "x", "publicKey": pem, "colour": "red"}, 400, "unknown field colour"),
         ({"name": "x", "publicKey": "not a key"}, 400, errors.INVALID_PUBLIC_KEY),
         ({"publicKey": pem}, 400, "name is required"),
@@ -142,7 +152,8 @@ def test_pat_lifecycle(sim: Simulator, sa: DfnsApi) -> None:
     assert error(gina.api.signed("PUT", f"{path}/activate")) == (404, "token not found")
     # another user's PAT is invisible
     other, _ = create_pat(human(sim, sa, "hank@example.com").api, "theirs")
-    assert error(gina.api.request("GET", f"/auth/pats/{other['tokenId']}")) == (404, "token not found")
+    assert error(gina.api.request("GET", f"/auth/pats/{other['tokenId']}")) == (
+        404, "token not found")
     # a name is reusable once its PAT is archived
     create_pat(gina.api, "life")
 

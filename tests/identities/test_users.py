@@ -39,13 +39,17 @@ def test_unknown_and_other_org_users_are_not_found(sim: Simulator, sa: DfnsApi) 
     from simulator.services.bootstrap import create_org
     from simulator.services.users import create_user
 
-    other_org, _ = create_org(sim.core, name="Other", rp_id="localhost", origin="http://localhost:3000",
+    other_org, _ = create_org(sim.core, name="Other", rp_id="localhost",
+                              origin="http://localhost:3000",
                               app_name="Other app")
-    stranger = create_user(sim.core, org_id=other_org.id, username="x@other.example", kind="CustomerEmployee")
+    stranger = create_user(sim.core, org_id=other_org.id, username="x@other.example",
+                           kind="CustomerEmployee")
     for user_id in ("us-unknown", stranger.id):
         assert error(sa.request("GET", f"/auth/users/{user_id}")) == (404, "user not found")
-        for method, suffix in (("PUT", "/activate"), ("PUT", "/deactivate"), ("DELETE", ""), ("PUT", "")):
-            assert error(sa.signed(method, f"/auth/users/{user_id}{suffix}")) == (404, "user not found")
+        for method, suffix in (("PUT", "/activate"), ("PUT", "/deactivate"), ("DELETE", ""),
+                               ("PUT", "")):
+            assert error(sa.signed(method, f"/auth/users/{user_id}{suffix}")) == (
+                404, "user not found")
 
 
 def test_kind_dependent_operations(sim: Simulator, sa: DfnsApi) -> None:
@@ -54,12 +58,15 @@ def test_kind_dependent_operations(sim: Simulator, sa: DfnsApi) -> None:
     ids = {u.username: u.id for u in sim.core.store.scan("users")}
     employees_only, caller_id = service_account_with(
         sim, sa.http, ["Auth:Users:Update", "Auth:Types:Employee", "Auth:Action:Sign"])
-    assert error(employees_only.signed("PUT", f"/auth/users/{ids['end@example.com']}/deactivate")) == (
+    assert error(employees_only.signed("PUT",
+                                       f"/auth/users/{ids['end@example.com']}/deactivate")) == (
         403, not_permitted("CustomerEmployee", caller_id, "Auth:Types:EndUser"))
     assert error(employees_only.signed("DELETE", f"/auth/users/{ids['end@example.com']}")) == (
         403, not_permitted("CustomerEmployee", caller_id, "Auth:Types:EndUser"))
-    assert ok(employees_only.signed("PUT", f"/auth/users/{ids['staff@example.com']}/deactivate"))["isActive"] is False
-    no_update, other_id = service_account_with(sim, sa.http, ["Auth:Types:Employee", "Auth:Action:Sign"])
+    deactivate = f"/auth/users/{ids['staff@example.com']}/deactivate"
+    assert ok(employees_only.signed("PUT", deactivate))["isActive"] is False
+    no_update, other_id = service_account_with(sim, sa.http,
+                                               ["Auth:Types:Employee", "Auth:Action:Sign"])
     assert error(no_update.signed("PUT", f"/auth/users/{ids['staff@example.com']}/activate")) == (
         403, not_permitted("CustomerEmployee", other_id, "Auth:Users:Update"))
     # user actions are required
@@ -69,7 +76,8 @@ def test_kind_dependent_operations(sim: Simulator, sa: DfnsApi) -> None:
 
 def test_list_users_paginates(sim: Simulator, sa: DfnsApi) -> None:
     for i in range(5):
-        ok(sa.signed("POST", "/auth/users", {"email": f"page{i}@example.com", "kind": "CustomerEmployee"}))
+        ok(sa.signed("POST", "/auth/users",
+                     {"email": f"page{i}@example.com", "kind": "CustomerEmployee"}))
     total = len(ok(sa.request("GET", "/auth/users"))["items"])
     assert total == 6  # five employees + the bootstrap service account
     seen: list[str] = []
@@ -96,21 +104,29 @@ def test_invite_tenant_user(sim: Simulator, sa: DfnsApi) -> None:
     from simulator.services.bootstrap import create_org
     from simulator.services.users_admin import create_tenant_user
 
-    home, _ = create_org(sim.core, name="Home", rp_id="localhost", origin="http://localhost:3000", app_name="Home")
+    home, _ = create_org(sim.core, name="Home", rp_id="localhost", origin="http://localhost:3000",
+                         app_name="Home")
     create_tenant_user(sim.core, org_id=home.id, username="tina@tenant.example")
-    assert ok(sa.signed("POST", "/auth/users/invite", {"email": "tina@tenant.example", "kind": "TenantUser"})) == {}
-    invited = [u for u in ok(sa.request("GET", "/auth/users"))["items"] if u["username"] == "tina@tenant.example"]
-    assert len(invited) == 1 and invited[0]["kind"] == "TenantUser" and invited[0]["permissionAssignments"] == []
+    assert ok(sa.signed("POST", "/auth/users/invite",
+                        {"email": "tina@tenant.example", "kind": "TenantUser"})) == {}
+    invited = [u for u in ok(sa.request("GET", "/auth/users"))["items"]
+               if u["username"] == "tina@tenant.example"]
+    assert (len(invited) == 1 and invited[0]["kind"] == "TenantUser"
+            and invited[0]["permissionAssignments"] == [])
     assert sim.outbox("tina@tenant.example")[-1]["kind"] == "invitation"
-    assert error(sa.signed("POST", "/auth/users/invite", {"email": "tina@tenant.example", "kind": "TenantUser"})) == (
+    assert error(sa.signed("POST", "/auth/users/invite",
+                           {"email": "tina@tenant.example", "kind": "TenantUser"})) == (
         409, "a user with this username already exists")
-    assert error(sa.signed("POST", "/auth/users/invite", {"email": "nobody@tenant.example", "kind": "TenantUser"})) == (
+    assert error(sa.signed("POST", "/auth/users/invite",
+                           {"email": "nobody@tenant.example", "kind": "TenantUser"})) == (
         404, "tenant user not found")
-    status, message = error(sa.signed("POST", "/auth/users/invite", {"email": "a@b.c", "kind": "EndUser"}))
+    status, message = error(sa.signed("POST", "/auth/users/invite",
+                                      {"email": "a@b.c", "kind": "EndUser"}))
     assert status == 400 and message.startswith("invalid kind")
 
 
 def test_a_human_admin_deactivating_itself_loses_access(sim: Simulator, sa: DfnsApi) -> None:
     admin = human(sim, sa, "self@example.com")
-    assert ok(admin.api.signed("PUT", f"/auth/users/{admin.user_id}/deactivate"))["isActive"] is False
+    assert ok(admin.api.signed("PUT",
+                               f"/auth/users/{admin.user_id}/deactivate"))["isActive"] is False
     assert error(admin.api.request("GET", "/auth/users")) == (401, errors.NOT_AUTHORIZED)

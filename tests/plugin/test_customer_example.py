@@ -1,11 +1,13 @@
 """A customer's integration test with the dfns_sim pytest plugin (the README snippet)."""
 import pytest
+
 from scenarios.client import ok
 
 
 def test_signup_login_and_admin_view(dfns_user_factory, dfns_sa):
     alice = dfns_user_factory(kind="Fido2")  # delegated registration + login, virtual passkey
-    assert [c["kind"] for c in ok(alice.api.request("GET", "/auth/credentials"))["items"]] == ["Fido2"]
+    assert [c["kind"] for c in ok(alice.api.request("GET",
+                                                    "/auth/credentials"))["items"]] == ["Fido2"]
     assert alice.userId in [u["userId"] for u in ok(dfns_sa.request("GET", "/auth/users"))["items"]]
 
 

@@ -1,4 +1,7 @@
-"""The plugin's fixtures, used directly (the plugin is installed through its pytest11 entry point)."""
+"""The plugin's fixtures, used directly.
+
+The plugin is installed through its pytest11 entry point.
+"""
 
 from __future__ import annotations
 
@@ -58,8 +61,10 @@ def test_user_factory_options(dfns_user_factory: object) -> None:
 def test_authenticator_factory(dfns_authenticator_factory: object, dfns_bootstrap: dict) -> None:
     make = dfns_authenticator_factory
     assert make("Fido2").origin == dfns_bootstrap["origin"]  # type: ignore[operator]
-    assert make("RecoveryKey", username="r@example.com").kind == "RecoveryKey"  # type: ignore[operator]
-    assert make("PasswordProtectedKey", password="pw").kind == "PasswordProtectedKey"  # type: ignore[operator]
+    assert make("RecoveryKey",
+                username="r@example.com").kind == "RecoveryKey"  # type: ignore[operator]
+    assert make("PasswordProtectedKey",
+                password="pw").kind == "PasswordProtectedKey"  # type: ignore[operator]
     with pytest.raises(ValueError, match="unknown credential kind 'Totp'"):
         make("Totp")  # type: ignore[operator]
 

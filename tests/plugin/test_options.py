@@ -61,7 +61,8 @@ def test_scope_from_the_ini_option(pytester: pytest.Pytester) -> None:
 
 def test_scope_from_the_marker(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(SCOPE_PROBE.replace("import pytest",
-                                            'import pytest\npytestmark = pytest.mark.dfns_sim(scope="session")'))
+                                            'import pytest\n'
+                                            'pytestmark = pytest.mark.dfns_sim(scope="session")'))
     result = pytester.runpytest("-s", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=3)
     assert _outcome(result) == "SAME"
@@ -88,18 +89,19 @@ def test_the_client_goes_over_loopback(dfns_client, dfns_bootstrap):
 def test_same_tests_against_a_target_url(pytester: pytest.Pytester,
                                          running_server: tuple[str, Path]) -> None:
     url, boot_file = running_server
-    pytester.makepyfile(CUSTOMER_EXAMPLE + """
+    pytester.makepyfile(CUSTOMER_EXAMPLE + f"""
 
 def test_needs_the_simulator(dfns_sim):
     pass
 
 def test_points_at_the_target(dfns_client, dfns_target_url):
-    assert dfns_target_url == %r and str(dfns_client.base_url).rstrip("/") == %r
-""" % (url, url))
+    assert dfns_target_url == {url!r} and str(dfns_client.base_url).rstrip("/") == {url!r}
+""")
     result = pytester.runpytest("--dfns-target", url, "--dfns-bootstrap", str(boot_file),
                                 "-rs", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2, skipped=2)
-    result.stdout.fnmatch_lines([f"*needs the simulator's controls; the tests run against --dfns-target {url}*"])
+    result.stdout.fnmatch_lines(
+        [f"*needs the simulator's controls; the tests run against --dfns-target {url}*"])
 
 
 def test_target_without_bootstrap_file_fails_clearly(pytester: pytest.Pytester,
@@ -112,6 +114,7 @@ def test_target_without_bootstrap_file_fails_clearly(pytester: pytest.Pytester,
 
 
 def test_inprocess_spelling_of_the_target_means_the_simulator(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile("def test_x(dfns_sim, dfns_target_url):\n    assert dfns_target_url is None\n")
+    pytester.makepyfile("def test_x(dfns_sim, dfns_target_url):\n"
+                        "    assert dfns_target_url is None\n")
     result = pytester.runpytest("--dfns-target", "inprocess", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)

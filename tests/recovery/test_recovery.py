@@ -25,9 +25,11 @@ class Account:
         result = register_delegated(sa, username, self.device, recovery=self.recovery_key)
         self.user_id = result["user"]["id"]
         self.session = sa.as_(delegated_login(sa, username), self.device)
-        grant(sim, self.user_id, ("Auth:Users:Create", "Auth:Users:Read", "Auth:Types:Pat"), kind="User")
+        grant(sim, self.user_id, ("Auth:Users:Create", "Auth:Users:Read", "Auth:Types:Pat"),
+              kind="User")
         pat_key = KeyAuthenticator()
-        created = ok(self.session.signed("POST", "/auth/pats", {"name": "ci", "publicKey": pat_key.public_key_pem}))
+        created = ok(self.session.signed("POST", "/auth/pats",
+                                         {"name": "ci", "publicKey": pat_key.public_key_pem}))
         self.pat = sa.as_(created["accessToken"], pat_key)
 
     def new_credentials(self, challenge: dict[str, Any]) -> tuple[dict[str, Any], KeyAuthenticator]:
@@ -45,7 +47,8 @@ class Account:
 
 
 def _direct_challenge(anon: DfnsApi, sim: Simulator, account: Account) -> dict[str, Any]:
-    ok(anon.request("PUT", "/auth/recover/user/code", {"username": account.username, "orgId": sim.org_id}))
+    ok(anon.request("PUT", "/auth/recover/user/code",
+                    {"username": account.username, "orgId": sim.org_id}))
     code = sim.last_code(account.username, "recovery-code")
     return ok(anon.request("POST", "/auth/recover/user/init", {
         "username": account.username, "verificationCode": code, "orgId": sim.org_id,
@@ -59,7 +62,8 @@ def _assert_error(response: Any, status: int, message: str) -> None:
 
 def _assert_recovered(sim: Simulator, anon: DfnsApi, account: Account, new_device: KeyAuthenticator,
                       result: dict[str, Any]) -> None:
-    assert result["user"] == {"id": account.user_id, "username": account.username, "orgId": sim.org_id}
+    assert result["user"] == {"id": account.user_id, "username": account.username,
+                              "orgId": sim.org_id}
     # the old session, the PAT and the old device are dead
     _assert_error(account.session.request("GET", "/auth/credentials"), 401, "Not Authorized.")
     _assert_error(account.pat.request("GET", "/auth/credentials"), 401, "Not Authorized.")
@@ -74,28 +78,33 @@ def _assert_recovered(sim: Simulator, anon: DfnsApi, account: Account, new_devic
         account.device.credential_id, account.recovery_key.credential_id))
 
 
-def test_direct_recovery_revokes_old_credentials_and_pats(sim: Simulator, sa: DfnsApi, anon: DfnsApi) -> None:
+def test_direct_recovery_revokes_old_credentials_and_pats(sim: Simulator, sa: DfnsApi,
+                                                          anon: DfnsApi) -> None:
     account = Account(sim, sa)
     challenge = _direct_challenge(anon, sim, account)
     assert challenge["allowedRecoveryCredentials"] == [{
         "id": account.recovery_key.credential_id,
         "encryptedRecoveryKey": account.recovery_key.encrypted_private_key}]
     body, new_device = account.completion_body(challenge)
-    result = ok(anon.request("POST", "/auth/recover/user", body, token=challenge["temporaryAuthenticationToken"]))
+    result = ok(anon.request("POST", "/auth/recover/user", body,
+                             token=challenge["temporaryAuthenticationToken"]))
     _assert_recovered(sim, anon, account, new_device, result)
     # the temporary token is single-use
-    _assert_error(anon.request("POST", "/auth/recover/user", body, token=challenge["temporaryAuthenticationToken"]),
+    _assert_error(anon.request("POST", "/auth/recover/user", body,
+                               token=challenge["temporaryAuthenticationToken"]),
                   401, "Not Authorized.")
 
 
-def test_delegated_recovery_revokes_old_credentials_and_pats(sim: Simulator, sa: DfnsApi, anon: DfnsApi) -> None:
+def test_delegated_recovery_revokes_old_credentials_and_pats(sim: Simulator, sa: DfnsApi,
+                                                             anon: DfnsApi) -> None:
     account = Account(sim, sa, "bob@example.com")
     before = len(sim.outbox(account.username))
     challenge = ok(sa.signed("POST", "/auth/recover/user/delegated", {
         "username": account.username, "credentialId": account.recovery_key.credential_id}))
     assert len(sim.outbox(account.username)) == before  # no e-mail in the delegated flow
     body, new_device = account.completion_body(challenge)
-    result = ok(anon.request("POST", "/auth/recover/user", body, token=challenge["temporaryAuthenticationToken"]))
+    result = ok(anon.request("POST", "/auth/recover/user", body,
+                             token=challenge["temporaryAuthenticationToken"]))
     _assert_recovered(sim, anon, account, new_device, result)
 
 
@@ -103,18 +112,24 @@ def test_recovery_rejections(sim: Simulator, sa: DfnsApi, anon: DfnsApi) -> None
     account = Account(sim, sa, "carol@example.com")
     org = sim.org_id
     # unknown user / wrong code / non-recovery credential
-    _assert_error(anon.request("PUT", "/auth/recover/user/code", {"username": "nobody@example.com", "orgId": org}),
+    _assert_error(anon.request("PUT", "/auth/recover/user/code",
+                               {"username": "nobody@example.com", "orgId": org}),
                   401, "User not found")
-    ok(anon.request("POST", "/auth/recover/user/code", {"username": account.username, "orgId": org}))
+    ok(anon.request("POST", "/auth/recover/user/code",
+                    {"username": account.username, "orgId": org}))
     code = sim.last_code(account.username, "recovery-code")
-    init = {"username": account.username, "orgId": org, "credentialId": account.recovery_key.credential_id}
-    _assert_error(anon.request("POST", "/auth/recover/user/init", {**init, "verificationCode": "WRONG-CODE"}),
+    init = {"username": account.username, "orgId": org,
+            "credentialId": account.recovery_key.credential_id}
+    _assert_error(anon.request("POST", "/auth/recover/user/init",
+                               {**init, "verificationCode": "WRONG-CODE"}),
                   403, "Invalid code")
     _assert_error(anon.request("POST", "/auth/recover/user/init",
-                               {**init, "verificationCode": code, "credentialId": account.device.credential_id}),
+                               {**init, "verificationCode": code,
+                                "credentialId": account.device.credential_id}),
                   401, "Credential cannot be used as a recovery factor.")
     # the code was spent by the previous attempt
-    _assert_error(anon.request("POST", "/auth/recover/user/init", {**init, "verificationCode": code}),
+    _assert_error(anon.request("POST", "/auth/recover/user/init",
+                               {**init, "verificationCode": code}),
                   403, "Invalid code")
     _assert_error(sa.signed("POST", "/auth/recover/user/delegated",
                             {"username": account.username, "credentialId": "not-a-credential"}),
@@ -127,12 +142,14 @@ def test_recovery_rejections(sim: Simulator, sa: DfnsApi, anon: DfnsApi) -> None
     # the assertion must sign exactly the newCredentials sent
     other, _ = account.new_credentials(challenge)
     mismatched = {**body, "newCredentials": other}
-    _assert_error(anon.request("POST", "/auth/recover/user", mismatched, token=temp), 401, "challenge mismatch")
+    _assert_error(anon.request("POST", "/auth/recover/user", mismatched, token=temp), 401,
+                  "challenge mismatch")
     # a tampered signature
     bad = {**body, "recovery": {**body["recovery"], "credentialAssertion": {
         **body["recovery"]["credentialAssertion"],
         "signature": KeyAuthenticator().assertion(challenge["challenge"])["signature"]}}}
-    _assert_error(anon.request("POST", "/auth/recover/user", bad, token=temp), 401, "invalid signature")
+    _assert_error(anon.request("POST", "/auth/recover/user", bad, token=temp), 401,
+                  "invalid signature")
     # a different recovery key than the one named at init
     stranger = {**body, "recovery": {**body["recovery"], "credentialAssertion": {
         **body["recovery"]["credentialAssertion"], "credId": account.device.credential_id}}}
@@ -142,30 +159,35 @@ def test_recovery_rejections(sim: Simulator, sa: DfnsApi, anon: DfnsApi) -> None
     wrong_kind = {**body, "recovery": {**body["recovery"], "kind": "Key"}}
     assert anon.request("POST", "/auth/recover/user", wrong_kind, token=temp).status_code == 400
     # a login or other bearer is not a recovery token
-    _assert_error(anon.request("POST", "/auth/recover/user", body, token=account.session.token), 401, "Not Authorized.")
+    _assert_error(anon.request("POST", "/auth/recover/user", body, token=account.session.token),
+                  401, "Not Authorized.")
     # nothing above consumed the challenge: the genuine body still works
     ok(anon.request("POST", "/auth/recover/user", body, token=temp))
 
 
-def test_new_credentials_must_attest_the_recovery_challenge(sim: Simulator, sa: DfnsApi, anon: DfnsApi) -> None:
+def test_new_credentials_must_attest_the_recovery_challenge(sim: Simulator, sa: DfnsApi,
+                                                            anon: DfnsApi) -> None:
     account = Account(sim, sa, "dave@example.com")
     challenge = _direct_challenge(anon, sim, account)
     foreign = {**challenge, "challenge": "Y2gtZm9yZWlnbg"}
     new_credentials = {"firstFactorCredential": KeyAuthenticator().register(foreign)}
     body = {"recovery": account.recovery_key.recovery_assertion(new_credentials),
             "newCredentials": new_credentials}
-    response = anon.request("POST", "/auth/recover/user", body, token=challenge["temporaryAuthenticationToken"])
+    response = anon.request("POST", "/auth/recover/user", body,
+                            token=challenge["temporaryAuthenticationToken"])
     _assert_error(response, 401, "challenge mismatch")
 
 
-def test_policy_notifies_admins_and_locks_wallets(sim: Simulator, sa: DfnsApi, anon: DfnsApi) -> None:
+def test_policy_notifies_admins_and_locks_wallets(sim: Simulator, sa: DfnsApi,
+                                                  anon: DfnsApi) -> None:
     recovery_service.configure(sim.core, notify_admins=True, admin_emails=("security@example.com",),
                                wallet_lock_days=2)
     account = Account(sim, sa, "erin@example.com")
     assert recovery_service.recovery_lock_until(sim.core, account.user_id) is None
     challenge = _direct_challenge(anon, sim, account)
     body, _ = account.completion_body(challenge)
-    ok(anon.request("POST", "/auth/recover/user", body, token=challenge["temporaryAuthenticationToken"]))
+    ok(anon.request("POST", "/auth/recover/user", body,
+                    token=challenge["temporaryAuthenticationToken"]))
     notes = sim.outbox("security@example.com")
     assert [n["kind"] for n in notes] == ["admin-notification"]
     assert account.user_id in notes[0]["body"]

@@ -13,7 +13,6 @@ from scenarios.library import SCENARIOS, matrix
 from scenarios.stage import Stage
 
 
-
 def test_matrix_has_no_empty_cell() -> None:
     cells = matrix()
     empty = [(c, k) for c in CHALLENGES for k in KINDS

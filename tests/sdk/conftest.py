@@ -6,7 +6,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from dfns_sdk import DfnsClient, DfnsClientConfig, DfnsDelegatedClient, DfnsDelegatedClientConfig, KeySigner
+from dfns_sdk import (
+    DfnsClient,
+    DfnsClientConfig,
+    DfnsDelegatedClient,
+    DfnsDelegatedClientConfig,
+    KeySigner,
+)
 
 from simulator import Simulator
 
@@ -34,14 +40,17 @@ def sdk(request: pytest.FixtureRequest, sim: Simulator) -> Iterator[dict[str, Fa
         return client
 
     def client(token: str, signer: Any = None) -> DfnsClient:
-        return wire(DfnsClient(DfnsClientConfig(auth_token=token, base_url=base_url, signer=signer)))
+        return wire(DfnsClient(DfnsClientConfig(auth_token=token, base_url=base_url,
+                                                signer=signer)))
 
     def delegated(token: str) -> DfnsDelegatedClient:
-        return wire(DfnsDelegatedClient(DfnsDelegatedClientConfig(auth_token=token, base_url=base_url)))
+        return wire(DfnsDelegatedClient(DfnsDelegatedClientConfig(auth_token=token,
+                                                                  base_url=base_url)))
 
     def service_account() -> DfnsClient:
         account = boot["serviceAccount"]
-        signer = KeySigner(credential_id=account["credentialId"], private_key=account["privateKeyPem"],
+        signer = KeySigner(credential_id=account["credentialId"],
+                           private_key=account["privateKeyPem"],
                            app_origin=boot["origin"])
         return client(account["accessToken"], signer)
 

@@ -21,15 +21,18 @@ from virtual_authenticators import KeyAuthenticator, PasskeyAuthenticator, Recov
 DIGEST = hashlib.sha256(b"sdk-signed").digest()
 
 
-def _register_end_user(sdk: dict, sim: Simulator, username: str, *, recovery: Any = None) -> dict[str, Any]:
+def _register_end_user(sdk: dict, sim: Simulator, username: str, *,
+                       recovery: Any = None) -> dict[str, Any]:
     sa = sdk["sa"]()
-    challenge = sa.auth.create_delegated_registration_challenge({"kind": "EndUser", "email": username})
+    challenge = sa.auth.create_delegated_registration_challenge({"kind": "EndUser",
+                                                                 "email": username})
     device = PasskeyAuthenticator(origin=sim.bootstrap()["origin"])
     body: dict[str, Any] = {"firstFactorCredential": device.register(challenge),
                             "wallets": [{"network": "EthereumSepolia", "name": "sdk"}]}
     if recovery is not None:
         body["recoveryCredential"] = recovery.register(challenge)
-    registered = sdk["client"](challenge["temporaryAuthenticationToken"]).auth.register_end_user(body)
+    temp_client = sdk["client"](challenge["temporaryAuthenticationToken"])
+    registered = temp_client.auth.register_end_user(body)
     token = sa.auth.delegated_login({"username": username})["token"]
     return {"sa": sa, "device": device, "registered": registered, "token": token,
             "user": sdk["client"](token, device)}
@@ -60,7 +63,8 @@ def test_service_account_custodial_wallet_and_key(sdk: dict) -> None:
     sa = sdk["sa"]()
     wallet = sa.wallets.create_wallet({"network": "EthereumSepolia", "name": "sdk-treasury"})
     assert wallet["custodial"] is True
-    signed = sa.keys.generate_signature(wallet["signingKey"]["id"], {"kind": "Hash", "hash": DIGEST.hex()})
+    signed = sa.keys.generate_signature(wallet["signingKey"]["id"],
+                                        {"kind": "Hash", "hash": DIGEST.hex()})
     verify_ecdsa(wallet["signingKey"]["publicKey"], DIGEST, signed["signature"])
     key = sa.keys.create_key({"scheme": "EdDSA", "curve": "ed25519", "name": "raw"})
     assert key["id"] in [k["id"] for k in sa.keys.list_keys()["items"]]
@@ -86,21 +90,25 @@ def test_delegated_client_init_complete(sdk: dict, sim: Simulator) -> None:
     # and the service account's own delegated client: wallet creation + delegated login
     sa_client = sdk["delegated"](sim.bootstrap()["serviceAccount"]["accessToken"])
     account = sim.bootstrap()["serviceAccount"]
-    sa_signer = KeySigner(credential_id=account["credentialId"], private_key=account["privateKeyPem"],
+    sa_signer = KeySigner(credential_id=account["credentialId"],
+                          private_key=account["privateKeyPem"],
                           app_origin=sim.bootstrap()["origin"])
     create = {"network": "KeyECDSA", "delayDelegation": True}
     challenge = sa_client.wallets.create_wallet_init(create)
     made = sa_client.wallets.create_wallet_complete(create, {
-        "challengeIdentifier": challenge["challengeIdentifier"], "firstFactor": sa_signer.sign(challenge)})
+        "challengeIdentifier": challenge["challengeIdentifier"],
+        "firstFactor": sa_signer.sign(challenge)})
     delegate = {"delegateTo": flow["registered"]["user"]["id"]}
     challenge = sa_client.keys.delegate_key_init(made["signingKey"]["id"], delegate)
     result = sa_client.keys.delegate_key_complete(made["signingKey"]["id"], delegate, {
-        "challengeIdentifier": challenge["challengeIdentifier"], "firstFactor": sa_signer.sign(challenge)})
+        "challengeIdentifier": challenge["challengeIdentifier"],
+        "firstFactor": sa_signer.sign(challenge)})
     assert result == {"keyId": made["signingKey"]["id"], "status": "Delegated"}
     login = {"username": "sdk-delegated@example.com"}
     challenge = sa_client.auth.delegated_login_init(login)
     token = sa_client.auth.delegated_login_complete(login, {
-        "challengeIdentifier": challenge["challengeIdentifier"], "firstFactor": sa_signer.sign(challenge)})
+        "challengeIdentifier": challenge["challengeIdentifier"],
+        "firstFactor": sa_signer.sign(challenge)})
     assert token["token"]
 
 
@@ -126,10 +134,12 @@ def test_users_service_accounts_and_pats(sdk: dict, sim: Simulator) -> None:
                                                                  "email": "pat-owner@example.com"})
     sdk["client"](challenge["temporaryAuthenticationToken"]).auth.register(
         {"firstFactorCredential": device.register(challenge)})
-    human = sdk["client"](sa.auth.delegated_login({"username": "pat-owner@example.com"})["token"], device)
+    human = sdk["client"](sa.auth.delegated_login({"username": "pat-owner@example.com"})["token"],
+                          device)
     # an org admin makes them an admin (permission routes are covered by their own tests)
     full = permissions.managed_permission(sim.core, sim.org_id, permissions.FULL_ADMIN)
-    owner = next(u for u in sa.auth.list_users()["items"] if u["username"] == "pat-owner@example.com")
+    owner = next(u for u in sa.auth.list_users()["items"]
+                 if u["username"] == "pat-owner@example.com")
     permissions.assign(sim.core, permission=full, identity_id=owner["userId"], identity_kind="User")
     private, public = _pem(ec.generate_private_key(ec.SECP256R1()))
     created = human.auth.create_service_account({"name": "sdk-sa", "publicKey": public})
@@ -147,8 +157,10 @@ def test_users_service_accounts_and_pats(sdk: dict, sim: Simulator) -> None:
     pat = human.auth.create_personal_access_token({"name": "sdk-pat", "publicKey": pat_public})
     assert pat["accessToken"] and pat["kind"] == "Pat"
     assert human.auth.get_personal_access_token(pat["tokenId"])["name"] == "sdk-pat"
-    assert pat["tokenId"] in [p["tokenId"] for p in human.auth.list_personal_access_tokens()["items"]]
-    assert human.auth.update_personal_access_token(pat["tokenId"], {"name": "renamed"})["name"] == "renamed"
+    assert pat["tokenId"] in [p["tokenId"]
+                              for p in human.auth.list_personal_access_tokens()["items"]]
+    assert human.auth.update_personal_access_token(pat["tokenId"],
+                                                   {"name": "renamed"})["name"] == "renamed"
     assert human.auth.deactivate_personal_access_token(pat["tokenId"])["isActive"] is False
     assert human.auth.activate_personal_access_token(pat["tokenId"])["isActive"] is True
     assert human.auth.delete_personal_access_token(pat["tokenId"])["isActive"] is False
@@ -159,13 +171,14 @@ def test_delegated_recovery(sdk: dict, sim: Simulator) -> None:
     recovery = RecoveryKeyAuthenticator(username, origin=sim.bootstrap()["origin"])
     flow = _register_end_user(sdk, sim, username, recovery=recovery)
     sa = flow["sa"]
-    challenge = sa.auth.create_delegated_recovery_challenge({"username": username,
-                                                             "credentialId": recovery.credential_id})
+    challenge = sa.auth.create_delegated_recovery_challenge(
+        {"username": username, "credentialId": recovery.credential_id})
     new_device = PasskeyAuthenticator(origin=sim.bootstrap()["origin"])
     new_credentials = {"firstFactorCredential": new_device.register(challenge)}
     blob = recovery.encrypted_key_from_challenge(challenge)
     result = sdk["client"](challenge["temporaryAuthenticationToken"]).auth.recover({
-        "recovery": recovery.recovery_assertion(new_credentials, blob), "newCredentials": new_credentials})
+        "recovery": recovery.recovery_assertion(new_credentials, blob),
+        "newCredentials": new_credentials})
     assert result["user"]["username"] == username
     # the old login token is dead, a fresh delegated login + the new passkey signs again
     with pytest.raises(DfnsError):
@@ -173,5 +186,6 @@ def test_delegated_recovery(sdk: dict, sim: Simulator) -> None:
     token = sa.auth.delegated_login({"username": username})["token"]
     user = sdk["client"](token, new_device)
     wallet = flow["registered"]["wallets"][0]
-    signed = user.keys.generate_signature(wallet["signingKey"]["id"], {"kind": "Hash", "hash": DIGEST.hex()})
+    signed = user.keys.generate_signature(wallet["signingKey"]["id"],
+                                          {"kind": "Hash", "hash": DIGEST.hex()})
     verify_ecdsa(wallet["signingKey"]["publicKey"], DIGEST, signed["signature"])

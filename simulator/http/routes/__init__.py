@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from simulator.http.routes import auth_actions, auth_credentials, auth_login, auth_registration, auth_users
-from simulator.http.routes import auth_audit, auth_recovery, auth_social, permissions
-from simulator.http.routes import wallets
-from simulator.http.routes import (auth_apps, auth_pats, auth_service_accounts, auth_tokens,
-                                   auth_user_groups)
+from simulator.http.routes import (
+    auth_actions,
+    auth_apps,
+    auth_audit,
+    auth_credentials,
+    auth_login,
+    auth_pats,
+    auth_recovery,
+    auth_registration,
+    auth_service_accounts,
+    auth_social,
+    auth_tokens,
+    auth_user_groups,
+    auth_users,
+    permissions,
+    wallets,
+)
 from simulator.http.routing import RouteTable
 
 ALL_TABLES: list[RouteTable] = [

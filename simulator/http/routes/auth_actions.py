@@ -6,13 +6,14 @@ from typing import Any
 
 from simulator.http.app import Call
 from simulator.http.routing import AUTH, RouteTable
-from simulator.http.schema import ASSERTION, ID, TOKEN, Obj, Str
+from simulator.http.schema import ASSERTION, TOKEN, Obj, Str
 from simulator.services import actions
 
 routes = RouteTable("User action signing")
 
 
-@routes.route("POST", "/auth/action/init", caller=AUTH, app_only=True, operations=("Auth:Action:Sign",),
+@routes.route("POST", "/auth/action/init", caller=AUTH, app_only=True,
+              operations=("Auth:Action:Sign",),
               body=Obj(
                   required={
                       "userActionPayload": Str(max_length=1_000_000),

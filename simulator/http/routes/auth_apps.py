@@ -23,14 +23,16 @@ def _org(call: Call) -> str:
 @routes.route("GET", "/auth/apps", caller=AUTH, operations=READ)
 def list_apps(call: Call) -> Any:
     """List applications."""
-    return {"items": [applications.app_view(call.core, a) for a in applications.list_apps(call.core, _org(call))]}
+    return {"items": [applications.app_view(call.core, a)
+                      for a in applications.list_apps(call.core, _org(call))]}
 
 
 @routes.route("POST", "/auth/apps", caller=AUTH, user_action=True,
               operations=("Auth:Apps:Create", "Auth:Types:Application"),
               body=Obj(required={"name": NAME, "relyingPartyId": Str(min_length=1, max_length=253),
                                  "origin": Str(min_length=1, max_length=2000),
-                                 "kind": Str(enum=(CLIENT_SIDE_APPLICATION, SERVER_SIDE_APPLICATION))},
+                                 "kind": Str(enum=(CLIENT_SIDE_APPLICATION,
+                                                   SERVER_SIDE_APPLICATION))},
                        optional={"permissionId": ID, "externalId": Str(max_length=500),
                                  "publicKey": Str(min_length=1, max_length=20_000),
                                  "daysValid": Int(minimum=1, maximum=730)}))
@@ -42,10 +44,12 @@ def create_app(call: Call) -> Any:
 @routes.route("GET", "/auth/apps/{appId}", caller=AUTH, operations=READ)
 def get_app(call: Call) -> Any:
     """Get application."""
-    return applications.app_view(call.core, applications.get_app(call.core, _org(call), call.params["appId"]))
+    return applications.app_view(call.core,
+                                 applications.get_app(call.core, _org(call), call.params["appId"]))
 
 
-@routes.route(("PUT", "POST"), "/auth/apps/{appId}", caller=AUTH, user_action=True, operations=UPDATE,
+@routes.route(("PUT", "POST"), "/auth/apps/{appId}", caller=AUTH, user_action=True,
+              operations=UPDATE,
               body=Obj(optional={"name": NAME, "externalId": Str(max_length=500)}))
 def update_app(call: Call) -> Any:
     """Update application (TS 0.5.8 sends POST)."""
@@ -53,17 +57,21 @@ def update_app(call: Call) -> Any:
     return applications.app_view(call.core, app)
 
 
-@routes.route("PUT", "/auth/apps/{appId}/activate", caller=AUTH, user_action=True, operations=UPDATE)
+@routes.route("PUT", "/auth/apps/{appId}/activate", caller=AUTH, user_action=True,
+              operations=UPDATE)
 def activate_app(call: Call) -> Any:
     """Activate application."""
-    app = applications.set_active(call.core, _org(call), call.params["appId"], call.app, active=True)
+    app = applications.set_active(call.core, _org(call), call.params["appId"], call.app,
+                                  active=True)
     return applications.app_view(call.core, app)
 
 
-@routes.route("PUT", "/auth/apps/{appId}/deactivate", caller=AUTH, user_action=True, operations=UPDATE)
+@routes.route("PUT", "/auth/apps/{appId}/deactivate", caller=AUTH, user_action=True,
+              operations=UPDATE)
 def deactivate_app(call: Call) -> Any:
     """Deactivate application (its tokens too)."""
-    app = applications.set_active(call.core, _org(call), call.params["appId"], call.app, active=False)
+    app = applications.set_active(call.core, _org(call), call.params["appId"], call.app,
+                                  active=False)
     return applications.app_view(call.core, app)
 
 

@@ -19,12 +19,14 @@ ISO_TIME = Str(min_length=1, max_length=64)
 
 
 @routes.route("GET", "/auth/action/logs", caller=AUTH, operations=("Auth:Users:Read",),
-              query=Obj(required={"startTime": ISO_TIME, "endTime": ISO_TIME}, optional={"userId": ID}))
+              query=Obj(required={"startTime": ISO_TIME, "endTime": ISO_TIME},
+                        optional={"userId": ID}))
 def list_action_logs(call: Call) -> Any:
     """Export user-action logs as CSV."""
     max_rows = int(call.core.extensions.get("audit_max_rows", audit.MAX_ROWS))
     text, truncated = audit.export_csv(call.core, call.require_caller().org_id,
-                                       start_time=call.query["startTime"], end_time=call.query["endTime"],
+                                       start_time=call.query["startTime"],
+                                       end_time=call.query["endTime"],
                                        user_id=call.query.get("userId"), max_rows=max_rows)
     if truncated:
         call.response_headers["X-Dfns-Result-Truncated"] = "true"

@@ -6,7 +6,7 @@ from typing import Any
 
 from simulator.http.app import Call
 from simulator.http.routing import AUTH, NONE, RouteTable
-from simulator.http.schema import CREDENTIAL_ATTESTATION, ID, TOKEN, NAME, Obj, Str, StrOrNumber
+from simulator.http.schema import CREDENTIAL_ATTESTATION, ID, NAME, TOKEN, Obj, Str, StrOrNumber
 from simulator.services import credentials
 
 routes = RouteTable("Credentials")
@@ -20,7 +20,8 @@ CREATE_BODY = Obj(
 )
 
 
-@routes.route("POST", "/auth/credentials/init", caller=AUTH, app_only=True, operations=("Auth:Creds:Create",),
+@routes.route("POST", "/auth/credentials/init", caller=AUTH, app_only=True,
+              operations=("Auth:Creds:Create",),
               body=Obj(required={"kind": KIND}, aliases={"credentialKind": "kind"}))
 def credential_init(call: Call) -> Any:
     """Create credential challenge."""
@@ -39,12 +40,14 @@ def credential_create(call: Call) -> Any:
               body=Obj(required={"expiration": StrOrNumber()}))
 def credential_code(call: Call) -> Any:
     """Create credential code."""
-    return credentials.create_code(call.core, call.require_caller(), expiration=call.body["expiration"])
+    return credentials.create_code(call.core, call.require_caller(),
+                                   expiration=call.body["expiration"])
 
 
 @routes.route("POST", "/auth/credentials/code/init", caller=NONE,
               operations=("Auth:Creds:Create", "Auth:Creds:Code:Create"),
-              body=Obj(required={"code": ID, "credentialKind": KIND}, aliases={"kind": "credentialKind"}))
+              body=Obj(required={"code": ID, "credentialKind": KIND},
+                       aliases={"kind": "credentialKind"}))
 def credential_code_init(call: Call) -> Any:
     """Create credential challenge with code."""
     return credentials.init_with_code(call.core, call.app, code=call.body["code"],
@@ -65,23 +68,27 @@ UUID_BODY = Obj(required={"credentialUuid": ID})
               operations=("Auth:Creds:Update",), body=UUID_BODY)
 def credential_activate(call: Call) -> Any:
     """Activate credential."""
-    return credentials.set_active(call.core, call.require_caller(), uuid=call.body["credentialUuid"], active=True)
+    return credentials.set_active(call.core, call.require_caller(),
+                                  uuid=call.body["credentialUuid"], active=True)
 
 
 @routes.route("PUT", "/auth/credentials/deactivate", caller=AUTH, app_only=True, user_action=True,
               operations=("Auth:Creds:Update",), body=UUID_BODY)
 def credential_deactivate(call: Call) -> Any:
     """Deactivate credential."""
-    return credentials.set_active(call.core, call.require_caller(), uuid=call.body["credentialUuid"], active=False)
+    return credentials.set_active(call.core, call.require_caller(),
+                                  uuid=call.body["credentialUuid"], active=False)
 
 
-@routes.route("GET", "/auth/credentials", caller=AUTH, app_only=True, operations=("Auth:Creds:Read",))
+@routes.route("GET", "/auth/credentials", caller=AUTH, app_only=True,
+              operations=("Auth:Creds:Read",))
 def credential_list(call: Call) -> Any:
     """List credentials."""
     return credentials.list_credentials(call.core, call.require_caller())
 
 
-@routes.route("DELETE", "/auth/credentials/{credentialUuid}", caller=AUTH, app_only=True, user_action=True,
+@routes.route("DELETE", "/auth/credentials/{credentialUuid}", caller=AUTH, app_only=True,
+              user_action=True,
               operations=("Auth:Creds:Update",))
 def credential_delete(call: Call) -> Any:
     """Delete credential."""

@@ -7,14 +7,15 @@ from typing import Any
 from simulator.http.app import Call
 from simulator.http.routes.auth_registration import ORG, _org
 from simulator.http.routing import AUTH, NONE, SA, RouteTable
-from simulator.http.schema import ASSERTION, ID, TOKEN, NAME, Bool, Obj, Str
+from simulator.http.schema import ASSERTION, NAME, TOKEN, Bool, Obj, Str
 from simulator.services import login
 
 routes = RouteTable("Login")
 
 
 @routes.route("POST", "/auth/login/init", caller=NONE, operations=("Auth:Users:Read",),
-              body=Obj(required={"username": NAME}, optional={**ORG, "loginCode": Str(max_length=100)}))
+              body=Obj(required={"username": NAME},
+                       optional={**ORG, "loginCode": Str(max_length=100)}))
 def login_init(call: Call) -> Any:
     """Create login challenge."""
     return login.init(call.core, call.app, org_id=_org(call), username=call.body["username"],
@@ -41,11 +42,13 @@ def login_code(call: Call) -> Any:
               sa_operation="Auth:Login:Delegated", body=Obj(required={"username": NAME}))
 def login_delegated(call: Call) -> Any:
     """Delegated login."""
-    return login.delegated(call.core, call.app, sa=call.require_caller(), username=call.body["username"])
+    return login.delegated(call.core, call.app, sa=call.require_caller(),
+                           username=call.body["username"])
 
 
 @routes.route(("PUT", "POST"), "/auth/logout", caller=AUTH,
               body=Obj(optional={"allSessions": Bool()}))
 def logout(call: Call) -> Any:
     """Logout."""
-    return login.logout(call.core, call.require_caller(), all_sessions=bool(call.body.get("allSessions")))
+    return login.logout(call.core, call.require_caller(),
+                        all_sessions=bool(call.body.get("allSessions")))

@@ -52,19 +52,24 @@ def get_pat(call: Call) -> Any:
               body=Obj(optional={"name": NAME, "externalId": Str(max_length=500)}))
 def update_pat(call: Call) -> Any:
     """Update personal access token."""
-    return _render(call, pats.update(call.core, call.require_caller(), call.params["tokenId"], call.body))
+    return _render(call,
+                   pats.update(call.core, call.require_caller(), call.params["tokenId"], call.body))
 
 
-@routes.route("PUT", "/auth/pats/{tokenId}/activate", caller=AUTH, user_action=True, operations=UPDATE)
+@routes.route("PUT", "/auth/pats/{tokenId}/activate", caller=AUTH, user_action=True,
+              operations=UPDATE)
 def activate_pat(call: Call) -> Any:
     """Activate personal access token."""
-    return _render(call, pats.set_active(call.core, call.require_caller(), call.params["tokenId"], active=True))
+    return _render(call, pats.set_active(call.core, call.require_caller(), call.params["tokenId"],
+                                         active=True))
 
 
-@routes.route("PUT", "/auth/pats/{tokenId}/deactivate", caller=AUTH, user_action=True, operations=UPDATE)
+@routes.route("PUT", "/auth/pats/{tokenId}/deactivate", caller=AUTH, user_action=True,
+              operations=UPDATE)
 def deactivate_pat(call: Call) -> Any:
     """Deactivate personal access token."""
-    return _render(call, pats.set_active(call.core, call.require_caller(), call.params["tokenId"], active=False))
+    return _render(call, pats.set_active(call.core, call.require_caller(), call.params["tokenId"],
+                                         active=False))
 
 
 @routes.route("DELETE", "/auth/pats/{tokenId}", caller=AUTH, user_action=True, operations=UPDATE)

@@ -45,8 +45,10 @@ def registration_complete(call: Call) -> Any:
 
 
 @routes.route("POST", "/auth/registration/enduser", caller=TEMP,
-              operations=("Auth:Users:Create", "Auth:Types:EndUser", "Wallets:Create", "Wallets:Delegate"),
-              body=Obj(required={**REGISTRATION_BODY.required, "wallets": Array(WALLET_SPEC, max_items=20)},
+              operations=("Auth:Users:Create", "Auth:Types:EndUser", "Wallets:Create",
+                          "Wallets:Delegate"),
+              body=Obj(required={**REGISTRATION_BODY.required,
+                                 "wallets": Array(WALLET_SPEC, max_items=20)},
                        optional=REGISTRATION_BODY.optional))
 def registration_enduser(call: Call) -> Any:
     """Complete end-user registration with wallets."""
@@ -65,7 +67,8 @@ def resend_registration_code(call: Call) -> Any:
 
 def _delegated(call: Call, restart: bool) -> Any:
     caller = call.require_caller()
-    return registration.delegated(call.core, call.app, sa_user=caller.user, email=call.body["email"],
+    return registration.delegated(call.core, call.app, sa_user=caller.user,
+                                  email=call.body["email"],
                                   kind=call.body["kind"], external_id=call.body.get("externalId"),
                                   restart=restart)
 

@@ -42,7 +42,8 @@ def create_service_account(call: Call) -> Any:
 @routes.route("GET", "/auth/service-accounts/{serviceAccountId}", caller=AUTH, operations=READ)
 def get_service_account(call: Call) -> Any:
     """Get service account."""
-    user = service_accounts.get_service_account(call.core, _org(call), call.params["serviceAccountId"])
+    user = service_accounts.get_service_account(call.core, _org(call),
+                                                call.params["serviceAccountId"])
     return service_accounts.sa_view(call.core, user)
 
 
@@ -50,23 +51,28 @@ def get_service_account(call: Call) -> Any:
               operations=UPDATE, body=Obj(optional={"name": NAME, "externalId": EXTERNAL_ID}))
 def update_service_account(call: Call) -> Any:
     """Update service account."""
-    user = service_accounts.update(call.core, _org(call), call.params["serviceAccountId"], call.body)
+    user = service_accounts.update(call.core, _org(call), call.params["serviceAccountId"],
+                                   call.body)
     return service_accounts.sa_view(call.core, user)
 
 
-@routes.route("PUT", "/auth/service-accounts/{serviceAccountId}/activate", caller=AUTH, user_action=True,
+@routes.route("PUT", "/auth/service-accounts/{serviceAccountId}/activate", caller=AUTH,
+              user_action=True,
               operations=UPDATE)
 def activate_service_account(call: Call) -> Any:
     """Activate service account."""
-    user = service_accounts.set_active(call.core, _org(call), call.params["serviceAccountId"], active=True)
+    user = service_accounts.set_active(call.core, _org(call), call.params["serviceAccountId"],
+                                       active=True)
     return service_accounts.sa_view(call.core, user)
 
 
-@routes.route("PUT", "/auth/service-accounts/{serviceAccountId}/deactivate", caller=AUTH, user_action=True,
+@routes.route("PUT", "/auth/service-accounts/{serviceAccountId}/deactivate", caller=AUTH,
+              user_action=True,
               operations=UPDATE, body=Obj(optional={"force": Bool()}))
 def deactivate_service_account(call: Call) -> Any:
     """Deactivate service account: its token answers 401 until reactivated."""
-    user = service_accounts.set_active(call.core, _org(call), call.params["serviceAccountId"], active=False)
+    user = service_accounts.set_active(call.core, _org(call), call.params["serviceAccountId"],
+                                       active=False)
     return service_accounts.sa_view(call.core, user)
 
 
@@ -88,8 +94,10 @@ def create_service_account_credential(call: Call) -> Any:
     return credentials.credential_info(credential)
 
 
-@routes.route("DELETE", "/auth/service-accounts/credentials/{credentialUuid}", caller=AUTH, user_action=True)
+@routes.route("DELETE", "/auth/service-accounts/credentials/{credentialUuid}", caller=AUTH,
+              user_action=True)
 def delete_service_account_credential(call: Call) -> Any:
     """Remove a credential of the calling service account (one must remain)."""
-    service_accounts.delete_credential(call.core, call.require_caller(), call.params["credentialUuid"])
+    service_accounts.delete_credential(call.core, call.require_caller(),
+                                       call.params["credentialUuid"])
     return {}

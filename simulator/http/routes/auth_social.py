@@ -20,13 +20,15 @@ CODE_BODY = Obj(required={"code": TOKEN, "state": TOKEN})
 
 
 @routes.route("POST", "/auth/registration/social", caller=NONE,
-              operations=("Auth:Users:Create", "Auth:Users:Delegate", "Auth:Types:EndUser"), body=ID_TOKEN_BODY)
+              operations=("Auth:Users:Create", "Auth:Users:Delegate", "Auth:Types:EndUser"),
+              body=ID_TOKEN_BODY)
 def social_registration(call: Call) -> Any:
     """Social registration."""
     return social.register(call.core, call.app, org_id=_org(call), id_token=call.body["idToken"])
 
 
-@routes.route("POST", "/auth/login/social", caller=NONE, operations=("Auth:Users:Read", "Auth:Users:Delegate"),
+@routes.route("POST", "/auth/login/social", caller=NONE,
+              operations=("Auth:Users:Read", "Auth:Users:Delegate"),
               body=ID_TOKEN_BODY)
 def social_login(call: Call) -> Any:
     """Social login."""
@@ -34,15 +36,18 @@ def social_login(call: Call) -> Any:
 
 
 @routes.route("POST", "/auth/login/oidc/init", caller=NONE, operations=("Auth:Users:Read",),
-              body=Obj(required={"redirectUri": URI}, optional={**ORG, "nonce": Str(max_length=500)}))
+              body=Obj(required={"redirectUri": URI},
+                       optional={**ORG, "nonce": Str(max_length=500)}))
 def oidc_init(call: Call) -> Any:
     """Start OIDC login."""
-    url = social.start(call.core, org_id=_org(call), flow="oidc", redirect_uri=call.body["redirectUri"],
+    url = social.start(call.core, org_id=_org(call), flow="oidc",
+                       redirect_uri=call.body["redirectUri"],
                        nonce=call.body.get("nonce"))
     return {"redirectUrl": url}
 
 
-@routes.route("POST", "/auth/login/oidc", caller=NONE, operations=("Auth:Users:Read",), body=CODE_BODY)
+@routes.route("POST", "/auth/login/oidc", caller=NONE, operations=("Auth:Users:Read",),
+              body=CODE_BODY)
 def oidc_login(call: Call) -> Any:
     """Complete OIDC login."""
     return social.oidc_login(call.core, call.app, code=call.body["code"], state=call.body["state"])
@@ -59,13 +64,16 @@ def oidc_credential(call: Call) -> Any:
               body=Obj(required={"clientId": ID, "redirectUri": URI}, optional=ORG))
 def sso_init(call: Call) -> Any:
     """Start SSO login."""
-    url = social.start(call.core, org_id=_org(call), flow="sso", redirect_uri=call.body["redirectUri"],
+    url = social.start(call.core, org_id=_org(call), flow="sso",
+                       redirect_uri=call.body["redirectUri"],
                        client_id=call.body["clientId"])
     return {"ssoRedirectUrl": url}
 
 
-@routes.route("POST", "/auth/login/sso", caller=NONE, operations=("Auth:Users:Read",), body=CODE_BODY)
+@routes.route("POST", "/auth/login/sso", caller=NONE, operations=("Auth:Users:Read",),
+              body=CODE_BODY)
 def sso_login(call: Call) -> Any:
     """Complete SSO login."""
-    _, result = social.finish(call.core, call.app, flow="sso", code=call.body["code"], state=call.body["state"])
+    _, result = social.finish(call.core, call.app, flow="sso", code=call.body["code"],
+                              state=call.body["state"])
     return result

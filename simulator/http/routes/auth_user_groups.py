@@ -45,10 +45,12 @@ def create_group(call: Call) -> Any:
 @routes.route("GET", "/auth/user-groups/{userGroupId}", caller=AUTH, operations=READ)
 def get_group(call: Call) -> Any:
     """Get user group."""
-    return user_groups.group_view(call.core, user_groups.get_group(call.core, _org(call), call.params["userGroupId"]))
+    return user_groups.group_view(call.core, user_groups.get_group(call.core, _org(call),
+                                                                   call.params["userGroupId"]))
 
 
-@routes.route("PUT", "/auth/user-groups/{userGroupId}", caller=AUTH, user_action=True, operations=WRITE,
+@routes.route("PUT", "/auth/user-groups/{userGroupId}", caller=AUTH, user_action=True,
+              operations=WRITE,
               body=Obj(optional={"name": NAME, "description": DESCRIPTION}))
 def update_group(call: Call) -> Any:
     """Update user group (``description: null`` clears it)."""
@@ -61,14 +63,16 @@ def update_group(call: Call) -> Any:
     return user_groups.group_view(call.core, group)
 
 
-@routes.route("DELETE", "/auth/user-groups/{userGroupId}", caller=AUTH, user_action=True, operations=WRITE)
+@routes.route("DELETE", "/auth/user-groups/{userGroupId}", caller=AUTH, user_action=True,
+              operations=WRITE)
 def delete_group(call: Call) -> Any:
     """Delete user group: assignments revoked, members removed, name reusable."""
     user_groups.delete_group(call.core, _org(call), call.params["userGroupId"])
     return {}
 
 
-@routes.route("GET", "/auth/user-groups/{userGroupId}/members", caller=AUTH, operations=READ, query=PAGE)
+@routes.route("GET", "/auth/user-groups/{userGroupId}/members", caller=AUTH, operations=READ,
+              query=PAGE)
 def list_members(call: Call) -> Any:
     """List user-group members."""
     rows = user_groups.members(call.core, _org(call), call.params["userGroupId"])
@@ -87,5 +91,6 @@ def add_members(call: Call) -> Any:
               operations=WRITE, body=USER_IDS)
 def remove_members(call: Call) -> Any:
     """Remove members."""
-    user_groups.remove_members(call.core, _org(call), call.params["userGroupId"], call.body["userIds"])
+    user_groups.remove_members(call.core, _org(call), call.params["userGroupId"],
+                               call.body["userIds"])
     return {}

@@ -34,7 +34,8 @@ def require_type(call: Call, kind: str) -> None:
 
 
 @routes.route("GET", "/auth/users", caller=AUTH, operations=("Auth:Users:Read",),
-              query=Obj(optional={"limit": Str(max_length=10), "paginationToken": Str(max_length=500),
+              query=Obj(optional={"limit": Str(max_length=10),
+                                  "paginationToken": Str(max_length=500),
                                   "kind": Str(enum=("CustomerEmployee", "EndUser"))}))
 def list_users(call: Call) -> Any:
     """List users."""
@@ -45,7 +46,8 @@ def list_users(call: Call) -> Any:
     return paginate(call, rows, key=lambda u: u.id, render=lambda u: users.user_view(call.core, u))
 
 
-@routes.route("POST", "/auth/users", caller=AUTH, user_action=True, operations=("Auth:Users:Create",),
+@routes.route("POST", "/auth/users", caller=AUTH, user_action=True,
+              operations=("Auth:Users:Create",),
               body=Obj(required={"email": NAME, "kind": Str(enum=("CustomerEmployee", "EndUser"))},
                        optional={"externalId": Str(max_length=500), "isSSORequired": Bool(),
                                  "registration": Str(enum=("Direct", "Delegated")),
@@ -83,29 +85,34 @@ def update_user(call: Call) -> Any:
     """Update user."""
     target = _target(call)
     require_target_type(call, target)
-    return users.user_view(call.core, users_admin.update(call.core, target.org_id, target.id, call.body))
+    return users.user_view(call.core,
+                           users_admin.update(call.core, target.org_id, target.id, call.body))
 
 
 def _set_active(call: Call, active: bool) -> Any:
     target = _target(call)
     require_target_type(call, target)
-    return users.user_view(call.core, users_admin.set_active(call.core, target.org_id, target.id, active=active))
+    return users.user_view(call.core, users_admin.set_active(call.core, target.org_id, target.id,
+                                                             active=active))
 
 
-@routes.route("PUT", "/auth/users/{userId}/activate", caller=AUTH, user_action=True, operations=UPDATE_OPS)
+@routes.route("PUT", "/auth/users/{userId}/activate", caller=AUTH, user_action=True,
+              operations=UPDATE_OPS)
 def activate_user(call: Call) -> Any:
     """Activate user."""
     return _set_active(call, True)
 
 
-@routes.route("PUT", "/auth/users/{userId}/deactivate", caller=AUTH, user_action=True, operations=UPDATE_OPS,
+@routes.route("PUT", "/auth/users/{userId}/deactivate", caller=AUTH, user_action=True,
+              operations=UPDATE_OPS,
               body=Obj(optional={"force": Bool()}))
 def deactivate_user(call: Call) -> Any:
     """Deactivate user: its login sessions end and its PATs stop working at once."""
     return _set_active(call, False)
 
 
-@routes.route("DELETE", "/auth/users/{userId}", caller=AUTH, user_action=True, operations=UPDATE_OPS)
+@routes.route("DELETE", "/auth/users/{userId}", caller=AUTH, user_action=True,
+              operations=UPDATE_OPS)
 def delete_user(call: Call) -> Any:
     """Delete (archive) user."""
     target = _target(call)
@@ -113,7 +120,8 @@ def delete_user(call: Call) -> Any:
     return users.user_view(call.core, users_admin.archive(call.core, target.org_id, target.id))
 
 
-@routes.route("POST", "/auth/users/invite", caller=AUTH, user_action=True, operations=("Auth:Users:Create",),
+@routes.route("POST", "/auth/users/invite", caller=AUTH, user_action=True,
+              operations=("Auth:Users:Create",),
               body=Obj(required={"email": NAME, "kind": Str(enum=(TENANT_USER,))}))
 def invite_user(call: Call) -> Any:
     """Invite an existing Tenant User into the caller's org."""

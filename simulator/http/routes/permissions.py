@@ -31,7 +31,8 @@ def _assignments(call: Call, permission_id: str | None) -> Any:
 
 
 # -- docs-era flat assignment collection -------------------------------------------------
-@routes.route("GET", "/permissions/assignments", caller=AUTH, operations=("PermissionAssignments:Read",),
+@routes.route("GET", "/permissions/assignments", caller=AUTH,
+              operations=("PermissionAssignments:Read",),
               query=PAGE)
 def list_all_assignments(call: Call) -> Any:
     """List assignments (docs era)."""
@@ -55,7 +56,8 @@ def revoke_flat_assignment(call: Call) -> Any:
 
 
 # -- permissions -------------------------------------------------------------------------
-@routes.route("POST", "/permissions", caller=AUTH, user_action=True, operations=("Permissions:Create",),
+@routes.route("POST", "/permissions", caller=AUTH, user_action=True,
+              operations=("Permissions:Create",),
               body=Obj(required={"name": NAME, "operations": OPERATIONS}))
 def create_permission(call: Call) -> Any:
     """Create permission."""
@@ -82,7 +84,8 @@ def get_permission(call: Call) -> Any:
               body=Obj(optional={"name": NAME, "operations": OPERATIONS}))
 def update_permission(call: Call) -> Any:
     """Update permission."""
-    return admin.permission_view(admin.update(call.core, _org(call), call.params["permissionId"], call.body))
+    return admin.permission_view(admin.update(call.core, _org(call), call.params["permissionId"],
+                                              call.body))
 
 
 @routes.route("PUT", "/permissions/{permissionId}/archive", caller=AUTH, user_action=True,
@@ -106,7 +109,8 @@ def list_permission_assignments(call: Call) -> Any:
               operations=("PermissionAssignments:Create",), body=Obj(required={"identityId": ID}))
 def assign_permission(call: Call) -> Any:
     """Assign permission."""
-    assignment = admin.assign(call.core, _org(call), call.params["permissionId"], call.body["identityId"])
+    assignment = admin.assign(call.core, _org(call), call.params["permissionId"],
+                              call.body["identityId"])
     return admin.assignment_view(assignment)
 
 

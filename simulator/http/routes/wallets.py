@@ -11,7 +11,7 @@ from typing import Any
 from simulator import errors
 from simulator.http.app import Call
 from simulator.http.routing import AUTH, RouteTable
-from simulator.http.schema import ID, NAME, AnyJson, Array, Bool, Obj, Str
+from simulator.http.schema import ID, AnyJson, Array, Bool, Obj, Str
 from simulator.services import permissions
 from simulator.services.pagination import paginate
 from simulator.wallets import export, service
@@ -24,7 +24,8 @@ OWNER = {"owner": Str(max_length=500), "ownerId": Str(max_length=200),
          "ownerUsername": Str(max_length=500)}
 HEX = Str(max_length=2_000_000)
 SIGNATURE_BODY = Obj(required={"kind": Str(min_length=1, max_length=64)},
-                     optional={"hash": HEX, "message": HEX, "externalId": Str(min_length=1, max_length=500),
+                     optional={"hash": HEX, "message": HEX,
+                               "externalId": Str(min_length=1, max_length=500),
                                "network": Str(min_length=1, max_length=100),
                                "blockchainKind": Str(min_length=1, max_length=64)})
 EXPORT_BODY = Obj(required={"encryptionKey": Str(min_length=1, max_length=10_000),
@@ -33,9 +34,12 @@ EXPORT_BODY = Obj(required={"encryptionKey": Str(min_length=1, max_length=10_000
                                                       min_items=1, max_items=20)})
 WALLET_BODY = Obj(
     required={"network": Str(min_length=1, max_length=100)},
-    optional={"name": Str(max_length=500), "tags": Array(Str(min_length=1, max_length=200), max_items=50),
-              "delayDelegation": Bool(), "delegateTo": ID, "externalId": Str(min_length=1, max_length=500),
-              "signingKey": Obj(optional={"id": ID, "scheme": Str(enum=("ECDSA", "EdDSA", "Schnorr")),
+    optional={"name": Str(max_length=500),
+              "tags": Array(Str(min_length=1, max_length=200), max_items=50),
+              "delayDelegation": Bool(), "delegateTo": ID,
+              "externalId": Str(min_length=1, max_length=500),
+              "signingKey": Obj(optional={"id": ID,
+                                          "scheme": Str(enum=("ECDSA", "EdDSA", "Schnorr")),
                                           "curve": Str(enum=("secp256k1", "ed25519", "stark"))})},
 )
 DELEGATE_BODY = Obj(required={"userId": ID}, aliases={"delegateTo": "userId"})
@@ -61,11 +65,13 @@ def create_wallet(call: Call) -> Any:
     return service.wallet_view(call.core, wallet)
 
 
-@routes.route("GET", "/wallets", caller=AUTH, operations=("Wallets:Read",), query=Obj(optional={**PAGE, **OWNER}))
+@routes.route("GET", "/wallets", caller=AUTH, operations=("Wallets:Read",),
+              query=Obj(optional={**PAGE, **OWNER}))
 def list_wallets(call: Call) -> Any:
     """List wallets."""
     rows = service.list_wallets(call.core, call.require_caller(), call.query)
-    return paginate(call, rows, key=lambda w: w.id, render=lambda w: service.wallet_view(call.core, w))
+    return paginate(call, rows, key=lambda w: w.id,
+                    render=lambda w: service.wallet_view(call.core, w))
 
 
 @routes.route("GET", "/wallets/{walletId}", caller=AUTH, operations=("Wallets:Read",))
@@ -75,7 +81,8 @@ def get_wallet(call: Call) -> Any:
     return service.wallet_view(call.core, wallet, key)
 
 
-@routes.route("PUT", "/wallets/{walletId}", caller=AUTH, user_action=True, operations=("Wallets:Update",),
+@routes.route("PUT", "/wallets/{walletId}", caller=AUTH, user_action=True,
+              operations=("Wallets:Update",),
               body=Obj(required={"name": Str(max_length=500)}))
 def update_wallet(call: Call) -> Any:
     """Update wallet name."""
@@ -85,7 +92,8 @@ def update_wallet(call: Call) -> Any:
 
 
 def _sign(call: Call, key: Key, wallet: Wallet | None) -> Any:
-    request, _ = service.generate_signature(call.core, call.require_caller(), call.app, key, wallet, call.body)
+    request, _ = service.generate_signature(call.core, call.require_caller(), call.app, key, wallet,
+                                            call.body)
     return service.signature_view(request)
 
 
@@ -99,7 +107,8 @@ def wallet_signature(call: Call) -> Any:
     return _sign(call, key, wallet)
 
 
-@routes.route("GET", "/wallets/{walletId}/signatures", caller=AUTH, operations=("Wallets:ReadSignature",),
+@routes.route("GET", "/wallets/{walletId}/signatures", caller=AUTH,
+              operations=("Wallets:ReadSignature",),
               query=Obj(optional=PAGE))
 def list_wallet_signatures(call: Call) -> Any:
     """List wallet signature requests."""
@@ -114,7 +123,8 @@ def list_wallet_signatures(call: Call) -> Any:
 def get_wallet_signature(call: Call) -> Any:
     """Get wallet signature request."""
     wallet, key = _wallet(call)
-    return service.signature_view(service.get_signature(call.core, key, wallet, call.params["signatureId"]))
+    return service.signature_view(service.get_signature(call.core, key, wallet,
+                                                        call.params["signatureId"]))
 
 
 @routes.route("POST", "/wallets/{walletId}/export", caller=AUTH, user_action=True,
@@ -139,14 +149,18 @@ def delegate_wallet(call: Call) -> Any:
 @routes.route("POST", "/keys", caller=AUTH, user_action=True, operations=("Wallets:Create",),
               body=Obj(required={"scheme": Str(enum=("ECDSA", "EdDSA", "Schnorr")),
                                  "curve": Str(enum=("secp256k1", "ed25519", "stark"))},
-                       optional={"name": Str(max_length=500), "delegateTo": ID, "delayDelegation": Bool(),
-                                 "masterKey": Bool(), "storeId": AnyJson(), "deriveFrom": AnyJson()}))
+                       optional={"name": Str(max_length=500), "delegateTo": ID,
+                                 "delayDelegation": Bool(),
+                                 "masterKey": Bool(), "storeId": AnyJson(),
+                                 "deriveFrom": AnyJson()}))
 def create_key(call: Call) -> Any:
     """Create key."""
-    return service.key_view(service.create_standalone_key(call.core, call.require_caller(), call.body))
+    return service.key_view(service.create_standalone_key(call.core, call.require_caller(),
+                                                          call.body))
 
 
-@routes.route("GET", "/keys", caller=AUTH, operations=("Wallets:Read",), query=Obj(optional={**PAGE, **OWNER}))
+@routes.route("GET", "/keys", caller=AUTH, operations=("Wallets:Read",),
+              query=Obj(optional={**PAGE, **OWNER}))
 def list_keys(call: Call) -> Any:
     """List keys."""
     rows = service.list_keys(call.core, call.require_caller(), call.query)
@@ -158,7 +172,8 @@ def get_key(call: Call) -> Any:
     """Get key (with its wallets)."""
     key = _key(call)
     wallets = [{"id": w.id, "network": w.network}
-               for w in call.core.store.find(service.WALLETS, "org", key.org_id) if w.key_id == key.id]
+               for w in call.core.store.find(service.WALLETS, "org", key.org_id)
+               if w.key_id == key.id]
     return {**service.key_view(key), "wallets": wallets}
 
 
@@ -167,7 +182,8 @@ def get_key(call: Call) -> Any:
 def update_key(call: Call) -> Any:
     """Update key name."""
     key = _key(call)
-    return service.key_view(call.core.replace(service.KEYS, key.id, key, name=call.body["name"] or None))
+    return service.key_view(call.core.replace(service.KEYS, key.id, key,
+                                              name=call.body["name"] or None))
 
 
 @routes.route("POST", "/keys/{keyId}/signatures", caller=AUTH, user_action=True,
@@ -192,7 +208,8 @@ def list_key_signatures(call: Call) -> Any:
 def get_key_signature(call: Call) -> Any:
     """Get key signature request."""
     key = _key(call)
-    return service.signature_view(service.get_signature(call.core, key, None, call.params["signatureId"]))
+    return service.signature_view(service.get_signature(call.core, key, None,
+                                                        call.params["signatureId"]))
 
 
 @routes.route("POST", "/keys/{keyId}/export", caller=AUTH, user_action=True,
