@@ -58,15 +58,10 @@ class InMemoryStore:
     def __init__(self, indexes: dict[str, dict[str, IndexFn]]) -> None:
         self._indexes = indexes
         self._lock = threading.RLock()
-        # Per-table write counters (never reset, so a cached derivation keyed on them can
-        # never see an old value again); clear()/load() bump ``_generation`` instead.
-        self._writes: dict[str, int] = {}
-        self._generation = 0
         self.clear()
 
     def clear(self) -> None:
         with self._lock:
-            self._generation += 1
             self._tables: dict[str, dict[str, Any]] = {}
             self._index_data: dict[tuple[str, str], dict[Hashable, dict[str, None]]] = {}
 
@@ -99,25 +94,16 @@ class InMemoryStore:
                 if new_value is not None:
                     bucket.setdefault(new_value, {})[key] = None
             rows[key] = value
-            self._writes[table] = self._writes.get(table, 0) + 1
 
     def delete(self, table: str, key: str) -> None:
         with self._lock:
             old = self._tables.get(table, {}).pop(key, None)
             if old is None:
                 return
-            self._writes[table] = self._writes.get(table, 0) + 1
             for name, fn in self._indexes.get(table, {}).items():
                 old_value = fn(old)
                 if old_value is not None:
                     self._index_data.get((table, name), {}).get(old_value, {}).pop(key, None)
-
-    def version(self, tables: tuple[str, ...]) -> tuple[int, int]:
-        """Changes whenever any of ``tables`` is written (put, delete, clear, load): a key
-        for caching values derived from them. Stores shared between processes have no such
-        method, so nothing is cached over them."""
-        writes = self._writes
-        return self._generation, sum([writes.get(t, 0) for t in tables])
 
     def transaction(self) -> _Transaction:
         return _Transaction(self)

@@ -170,7 +170,8 @@ class Endpoint:
     def _prepare(self, scope: dict, raw: bytes) -> Call:
         core, spec = self.core, self.spec
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        query_string = scope.get("query_string", b"")
+        query = dict(parse_qsl(query_string.decode("latin-1"))) if query_string else {}
         call = Call(core=core, route=spec, method=scope["method"], path=scope["path"],
                     params=dict(scope.get("path_params", {})), query=query, headers=headers,
                     raw_body=raw)

@@ -8,9 +8,7 @@ and service-account tokens carrying their own permission — the token allows it
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterable
-from typing import Any
 
 from simulator import errors
 from simulator.models import Application, Assignment, Permission
@@ -100,35 +98,7 @@ def inherited_permissions(core: Core, identity_id: str) -> list[Permission]:
     return [permission] if permission is not None and not permission.is_archived else []
 
 
-# Tables operations_of() reads (users: the EndUser default; groups: group_operations).
-_OPERATION_TABLES = ("assignments", "permissions", "users", "group_members", "user_groups")
-# core -> (store version, group hook, {identity id: operations}).
-_OPERATIONS_CACHE: weakref.WeakKeyDictionary[Core, tuple[Any, Any, dict[str, frozenset[str]]]] = (
-    weakref.WeakKeyDictionary())
-
-
 def operations_of(core: Core, identity_id: str) -> frozenset[str]:
-    """An identity's operations; cached until any table they derive from is written.
-
-    Profiling showed this at several store reads per identity on every request; stores
-    without ``version()`` (shared between processes) are read every time.
-    """
-    version_of = getattr(core.store, "version", None)
-    if version_of is None:
-        return _operations_of(core, identity_id)
-    version = version_of(_OPERATION_TABLES)  # before reading: a concurrent write invalidates
-    hook = core.extensions.get("group_operations")
-    cached = _OPERATIONS_CACHE.get(core)
-    if cached is None or cached[0] != version or cached[1] is not hook:
-        cached = (version, hook, {})
-        _OPERATIONS_CACHE[core] = cached
-    ops = cached[2].get(identity_id)
-    if ops is None:
-        ops = cached[2][identity_id] = _operations_of(core, identity_id)
-    return ops
-
-
-def _operations_of(core: Core, identity_id: str) -> frozenset[str]:
     ops: set[str] = set()
     for permission in inherited_permissions(core, identity_id):
         ops.update(permission.operations)
