@@ -25,8 +25,11 @@ demo: $(STAMP)
 	 else echo "npm not found: the Allure HTML report will be skipped"; fi
 	$(BIN)/dfns-sim demo
 
-test: $(STAMP)
+test: lint
 	$(BIN)/python -m pytest -n $(WORKERS) -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 serve: $(STAMP)
 	$(BIN)/dfns-sim serve --bootstrap-out reports/bootstrap.json

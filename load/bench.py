@@ -30,8 +30,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 
@@ -61,7 +62,9 @@ def _wait(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
     raise RuntimeError(f"{url} did not answer")
 
 
-def start_sim(tmp: Path, name: str, extra: list[str] = ()) -> tuple[subprocess.Popen, dict[str, Any], int]:
+def start_sim(
+    tmp: Path, name: str, extra: list[str] = ()
+) -> tuple[subprocess.Popen, dict[str, Any], int]:
     port = free_port()
     boot_file = tmp / f"{name}-bootstrap.json"
     proc = _spawn([sys.executable, "-m", "simulator.cli", "serve", "--port", str(port),
@@ -344,42 +347,52 @@ def markdown(report: dict[str, Any]) -> str:
         out += ["## P1 core verification ÷ bare cryptography (target ≥ 0.8)", "",
                 "| case | core ops/s | bare ops/s | ratio |", "|---|---:|---:|---:|"]
         for name, r in report["P1"]["rows"].items():
-            out.append(f"| {name} | {r['core_ops_s']:.0f} | {r['bare_ops_s']:.0f} | {r['ratio']:.3f} |")
+            out.append(f"| {name} | {r['core_ops_s']:.0f} | {r['bare_ops_s']:.0f} "
+                       f"| {r['ratio']:.3f} |")
         out.append("")
     if "P2" in report:
         r = report["P2"]
-        out += ["## P2 POST /auth/action (1 uvicorn worker) ÷ bare Starlette parse + verify (target ≥ 0.8)",
-                "", f"- simulator: {r['sim_rps']['median']} req/s (min {r['sim_rps']['min']}, max {r['sim_rps']['max']})",
-                f"- bare Starlette: {r['bare_rps']['median']} req/s (min {r['bare_rps']['min']}, max {r['bare_rps']['max']})",
-                f"- **ratio {r['ratio']}** (median of per-round ratios, {r['sim_rps']['rounds']} rounds alternated)",
+        sim, bare = r["sim_rps"], r["bare_rps"]
+        out += ["## P2 POST /auth/action (1 uvicorn worker) ÷ bare Starlette parse + verify "
+                "(target ≥ 0.8)", "",
+                f"- simulator: {sim['median']} req/s (min {sim['min']}, max {sim['max']})",
+                f"- bare Starlette: {bare['median']} req/s (min {bare['min']}, max {bare['max']})",
+                f"- **ratio {r['ratio']}** (median of per-round ratios, "
+                f"{sim['rounds']} rounds alternated)",
                 f"- generator: {r['generators']} processes, raw keep-alive sockets; its ceiling "
                 f"(GET /ping on the bare app) {r['generator_ceiling_ping_rps']} req/s"]
         c = r.get("cpu_us_per_request") or {}
         if c.get("sim") and c.get("bare"):
             out.append(f"- CPU µs per request (medians): simulator {c['sim']}, bare {c['bare']} "
-                       f"(CPU ratio bare ÷ simulator {c['bare'] / c['sim']:.3f}); generator {c['generator']}")
+                       f"(CPU ratio bare ÷ simulator {c['bare'] / c['sim']:.3f}); "
+                       f"generator {c['generator']}")
         out.append("")
     if "P3" in report:
         r = report["P3"]
         out += ["## P3 hot-path flows/s (init → sign → action → protected call)", ""]
         for name, s in r["flows_s"].items():
-            out.append(f"- {name}: {s['median']} flows/s (min {s['min']}, max {s['max']}, {s['rounds']} rounds)")
+            out.append(f"- {name}: {s['median']} flows/s "
+                       f"(min {s['min']}, max {s['max']}, {s['rounds']} rounds)")
         out += [f"- **one worker: {r['one_worker_flows_s']} flows/s** (target ≥ 1,000)",
-                f"- **2 workers ÷ 1 worker (SQLite both): {r['scaling_2w_over_1w_sqlite']}** (target ≥ 1.7); "
+                f"- **2 workers ÷ 1 worker (SQLite both): {r['scaling_2w_over_1w_sqlite']}** "
+                "(target ≥ 1.7); "
                 f"2 workers SQLite ÷ 1 worker in-memory: {r['scaling_2w_sqlite_over_1w_memory']}",
-                f"- generator: {r['generators']} processes; machine CPUs: {r['cpus']}; failed flows: {r['errors']}"]
+                f"- generator: {r['generators']} processes; machine CPUs: {r['cpus']}; "
+                f"failed flows: {r['errors']}"]
         c = r.get("cpu_us_per_flow") or {}
         server_us = c.get("server (1 worker, in-memory)")
         if server_us:
-            out.append(f"- CPU µs per flow (1 worker, in-memory): server {server_us} (so one fully busy "
-                       f"core would serve ≈ {1e6 / server_us:.0f} flows/s), generator {c['generator']}: "
-                       "on a machine whose cores the generator shares, it takes that CPU from the server")
+            out.append(f"- CPU µs per flow (1 worker, in-memory): server {server_us} "
+                       f"(so one fully busy core would serve ≈ {1e6 / server_us:.0f} flows/s), "
+                       f"generator {c['generator']}: on a machine whose cores the generator "
+                       "shares, it takes that CPU from the server")
         out.append("")
     if "P4" in report:
         r = report["P4"]
         out += ["## P4 in-process client ÷ Starlette TestClient (target ≥ 5)", "",
                 f"- {r['call']}: sim.client() {r['inprocess_calls_s']['median']} calls/s, "
-                f"TestClient {r['testclient_calls_s']['median']} calls/s: **ratio {r['ratio']}**", ""]
+                f"TestClient {r['testclient_calls_s']['median']} calls/s: "
+                f"**ratio {r['ratio']}**", ""]
     if report.get("profile_top"):
         out += ["## Hot-path profile (cProfile, in-process flows, by own time)", "", "```",
                 *report["profile_top"], "```", ""]
@@ -400,7 +413,8 @@ def main(args: argparse.Namespace | None = None) -> int:
     # adds context switches that the server pays for (measured on 2 cores: 4 generators gave
     # ~20 % fewer flows/s than 2).
     generators = max(2, min(4, os.cpu_count() or 2))
-    report: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M"), "python": platform.python_version(),
+    report: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M"),
+                              "python": platform.python_version(),
                               "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
                               "load_average": os.getloadavg()[0], "targets": TARGETS}
     with tempfile.TemporaryDirectory(prefix="dfns-bench-") as tmp_name:

@@ -33,7 +33,8 @@ def add_commands(sub: Any) -> None:
                     "latency picture).")
     load.add_argument("profile", choices=sorted(PROFILES))
     load.add_argument("--users", "-u", type=int, default=10, help="peak concurrent users")
-    load.add_argument("--spawn-rate", "-r", type=float, default=None, help="users started per second")
+    load.add_argument("--spawn-rate", "-r", type=float, default=None,
+                      help="users started per second")
     load.add_argument("--run-time", "-t", default="20s", help="bounded run time (20s, 2m, ...)")
     load.add_argument("--shape", choices=SHAPE_NAMES, default=None,
                       help="load shape over the run (default: constant users)")
@@ -48,7 +49,8 @@ def add_commands(sub: Any) -> None:
     load.add_argument("--out", default=None, help="report folder (default reports/load/PROFILE)")
     load.set_defaults(func=_load)
 
-    bench = sub.add_parser("bench", help="P1-P4 performance ratios; writes reports/bench/bench.{json,md}")
+    bench = sub.add_parser("bench",
+                           help="P1-P4 performance ratios; writes reports/bench/bench.{json,md}")
     bench.add_argument("--quick", action="store_true", help="short rounds (a smoke run, noisy)")
     bench.add_argument("--out", default="reports/bench", help="report folder")
     bench.add_argument("--only", default="P1,P2,P3,P4", help="comma-separated subset, e.g. P1,P4")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 import os
 import secrets
 import socket
@@ -27,14 +28,12 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
-import logging
-
 import httpx
 
 from scenarios.client import (  # noqa: F401 - re-exported for the profiles
-    login,
     DfnsApi,
     delegated_login,
+    login,
     ok,
     register_delegated,
     service_account_api,
@@ -169,7 +168,8 @@ class LocustHttp:
 def load_bootstrap(path: str | None = None) -> dict[str, Any]:
     path = path or os.environ.get(BOOTSTRAP_ENV)
     if not path:
-        raise SystemExit(f"set {BOOTSTRAP_ENV} to the file written by dfns-sim serve --bootstrap-out")
+        raise SystemExit(f"set {BOOTSTRAP_ENV} to the file written by "
+                         "dfns-sim serve --bootstrap-out")
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)
 

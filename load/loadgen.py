@@ -88,7 +88,8 @@ def replay(port: int, batches: Sequence[Sequence[bytes]]) -> dict[str, float]:
     cpu_before = _children_cpu()
     ctx = mp.get_context("fork")
     barrier, out = ctx.Barrier(len(batches)), ctx.Queue()
-    procs = [ctx.Process(target=_replay_worker, args=(port, batch, barrier, out)) for batch in batches]
+    procs = [ctx.Process(target=_replay_worker, args=(port, batch, barrier, out))
+             for batch in batches]
     for p in procs:
         p.start()
     results = [out.get(timeout=300) for _ in procs]

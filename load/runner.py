@@ -46,10 +46,12 @@ HOT = "hot_path.py"
 PROFILES: dict[str, Profile] = {
     "hot-path": Profile(HOT, (), "user-action signing, every signing kind"),
     "hot-path-key-p256": Profile(HOT, ("HotPathKeyP256",), "user-action signing, Key P-256"),
-    "hot-path-key-ed25519": Profile(HOT, ("HotPathKeyEd25519",), "user-action signing, Key Ed25519"),
+    "hot-path-key-ed25519": Profile(HOT, ("HotPathKeyEd25519",),
+                                    "user-action signing, Key Ed25519"),
     "hot-path-key-secp256k1": Profile(HOT, ("HotPathKeySecp256k1",),
                                       "user-action signing, Key secp256k1"),
-    "hot-path-key-rsa2048": Profile(HOT, ("HotPathKeyRsa2048",), "user-action signing, Key RSA-2048"),
+    "hot-path-key-rsa2048": Profile(HOT, ("HotPathKeyRsa2048",),
+                                    "user-action signing, Key RSA-2048"),
     "hot-path-password-protected-key": Profile(HOT, ("HotPathPasswordProtectedKey",),
                                                "user-action signing, PasswordProtectedKey"),
     "hot-path-fido2": Profile(HOT, ("HotPathFido2",), "user-action signing, passkey (ES256)"),
@@ -80,7 +82,8 @@ def start_server(out: Path, *, server_workers: int = 1, timeout: float = 30.0
     base = f"http://127.0.0.1:{port}"
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"dfns-sim serve exited ({proc.returncode}); see {out / 'serve.log'}")
+            raise RuntimeError(f"dfns-sim serve exited ({proc.returncode}); "
+                               f"see {out / 'serve.log'}")
         if boot_file.exists():
             try:
                 httpx.get(base + "/auth/login/init", timeout=1)  # any answer means it listens
@@ -172,7 +175,8 @@ def run(profile_name: str, *, users: int = 10, spawn_rate: float | None = None,
             proc = master
         else:
             extra = ["--processes", str(processes)] if processes else []
-            proc = subprocess.Popen([sys.executable, "-m", "locust", *common_args, *run_args, *extra],
+            proc = subprocess.Popen([sys.executable, "-m", "locust",
+                                     *common_args, *run_args, *extra],
                                     env=env, stdout=log, stderr=subprocess.STDOUT,
                                     start_new_session=True)
         try:
@@ -306,19 +310,23 @@ def draw_latency(out: Path) -> str | None:
     return "latency.png"
 
 
-def _draw_svg(out: Path, xs: list[float], p50: list[float], p95: list[float], rps: list[float]) -> str:
+def _draw_svg(out: Path, xs: list[float], p50: list[float], p95: list[float],
+              rps: list[float]) -> str:
     width, height = 800, 300
     x_max = max(xs) or 1
     y_max = max(p95 + p50) or 1
 
     def poly(ys: list[float], top: float, color: str) -> str:
-        points = " ".join(f"{40 + x / x_max * (width - 60):.1f},{top + 120 - y / (max(ys) or 1) * 110:.1f}"
-                          for x, y in zip(xs, ys))
+        y_scale = max(ys) or 1
+        # Every series is built from the same history rows, so the lengths always match.
+        points = " ".join(f"{40 + x / x_max * (width - 60):.1f},{top + 120 - y / y_scale * 110:.1f}"
+                          for x, y in zip(xs, ys, strict=True))
         return f'<polyline fill="none" stroke="{color}" points="{points}"/>'
 
     svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">'
            f'<text x="40" y="12">latency ms (p50 blue, p95 red, max {y_max:g})</text>'
            f'{poly(p50, 10, "blue")}{poly(p95, 10, "red")}'
-           f'<text x="40" y="160">requests/s (max {max(rps):g})</text>{poly(rps, 165, "green")}</svg>')
+           f'<text x="40" y="160">requests/s (max {max(rps):g})</text>'
+           f'{poly(rps, 165, "green")}</svg>')
     (out / "latency.svg").write_text(svg)
     return "latency.svg"

@@ -44,7 +44,8 @@ def _write_final_stats(environment: Any, **_: Any) -> None:
         rows.append({
             "type": entry.method or "", "name": entry.name, "requests": entry.num_requests,
             "failures": entry.num_failures, "rps": round(entry.total_rps, 1),
-            **{f"p{int(q * 100)}": entry.get_response_time_percentile(q) if entry.num_requests else 0
+            **{f"p{int(q * 100)}": (entry.get_response_time_percentile(q)
+                                    if entry.num_requests else 0)
                for q in (0.5, 0.95, 0.99)},
             "max": entry.max_response_time or 0,
         })

@@ -150,7 +150,8 @@ class FaultsAndJournal:
         await send({"type": "http.response.body", "body": payload})
         return True
 
-    def _record(self, scope: dict, capture: _Capture, started: float, rule: FaultRule | None) -> None:
+    def _record(self, scope: dict, capture: _Capture, started: float,
+                rule: FaultRule | None) -> None:
         # Raw values only (epoch, bytes, header lists): formatting and masking happen when the
         # journal is read, not on the request path.
         try:

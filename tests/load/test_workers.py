@@ -96,7 +96,8 @@ def two_processes(request: pytest.FixtureRequest,
     try:
         for proc, port in procs:
             _wait_ready(port, proc)
-        clients = [httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) for _, port in procs]
+        clients = [httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+                   for _, port in procs]
         yield {"boot": boot, "clients": clients}
         for client in clients:
             client.close()
@@ -163,14 +164,14 @@ def test_single_use_rules_hold_across_processes(two_processes: dict[str, Any]) -
         challenge = user_a.action_challenge("POST", path, body)
         signed = {"challengeIdentifier": challenge["challengeIdentifier"],
                   "firstFactor": device.sign(challenge)}
-        answers = burst([lambda u=u: u.request("POST", "/auth/action", signed)
+        answers = burst([lambda u=u, signed=signed: u.request("POST", "/auth/action", signed)
                          for u in (user_a, user_b) * 4])
         winners = [r for r in answers if r.status_code == 200]
         assert len(winners) == 1, [(r.status_code, r.text) for r in answers]
         assert all(r.status_code == 400 for r in answers if r.status_code != 200)
         # 2. the one user-action token, replayed concurrently on both processes
         ua = winners[0].json()["userAction"]
-        answers = burst([lambda u=u: u.request("POST", path, body, user_action=ua)
+        answers = burst([lambda u=u, ua=ua: u.request("POST", path, body, user_action=ua)
                          for u in (user_a, user_b) * 4])
         assert [r.status_code for r in answers].count(200) == 1, [r.text for r in answers]
         losers = [r for r in answers if r.status_code != 200]
@@ -212,7 +213,8 @@ def test_serve_workers_command(tmp_path: Path) -> None:
 
         def attempt(_: int) -> int:
             with fresh() as http:
-                return service_account_api(http, boot).request("POST", "/auth/action", signed).status_code
+                api = service_account_api(http, boot)
+                return api.request("POST", "/auth/action", signed).status_code
 
         with ThreadPoolExecutor(8) as pool:
             codes = list(pool.map(attempt, range(8)))
