@@ -24,20 +24,11 @@ from simulator.services.identity import (
     new_login_session,
     resolve_challenge,
 )
-from simulator.services.users import consume_code, find_user
-
-
-def _active_user(core: Core, org_id: str, username: str) -> User:
-    user = find_user(core, org_id, username)
-    if user is None:
-        raise errors.unauthorized(errors.USER_NOT_FOUND)
-    if not user.is_active and core.config.policy.on("user.active"):
-        raise errors.bad_request(errors.USER_DEACTIVATED)
-    return user
+from simulator.services.users import active_user, consume_code
 
 
 def send_login_code(core: Core, *, org_id: str, username: str) -> dict[str, Any]:
-    user = _active_user(core, org_id, username)
+    user = active_user(core, org_id, username)
     code = core.random.code(4, 4)
     core.store.put("codes", code, Code(
         code=code, purpose="login", org_id=org_id, user_id=user.id,
@@ -51,7 +42,7 @@ def send_login_code(core: Core, *, org_id: str, username: str) -> dict[str, Any]
 
 def init(core: Core, app: Application, *, org_id: str, username: str,
          login_code: str | None) -> dict[str, Any]:
-    user = _active_user(core, org_id, username)
+    user = active_user(core, org_id, username)
     if login_code is not None:
         consume_code(core, code=login_code, purpose="login", user=user)
     credentials = signing_credentials(core, user, app, None,
@@ -88,9 +79,7 @@ def verify_factors(core: Core, challenge: Any, body: Mapping[str, Any], app: App
 
 
 def delegated(core: Core, app: Application, *, sa: Caller, username: str) -> dict[str, Any]:
-    user = _active_user(core, sa.org_id, username)
-    if user.is_service_account:
-        raise errors.unauthorized(errors.USER_NOT_FOUND)
+    user = active_user(core, sa.org_id, username, service_account=False)
     return {"token": new_login_session(core, user, app=app, delegated_by=sa.user.id)}
 
 

@@ -22,7 +22,7 @@ from simulator.services.challenges import new_challenge, registration_view
 from simulator.services.core import Core
 from simulator.services.identity import consume_challenge
 from simulator.services.registration import credential_summary, verify_new_credentials
-from simulator.services.users import consume_code, find_user
+from simulator.services.users import active_user, consume_code
 from simulator.verification.client_data import decode_client_data
 from simulator.verification.key_kinds import recovery_challenge_matches, verify_key_assertion
 
@@ -57,17 +57,8 @@ def recovery_lock_until(core: Core, user_id: str) -> float | None:
 
 
 # -- 10.1 code ---------------------------------------------------------------------------
-def _user(core: Core, org_id: str, username: str) -> User:
-    user = find_user(core, org_id, username)
-    if user is None or user.is_service_account:
-        raise errors.unauthorized(errors.USER_NOT_FOUND)
-    if not user.is_active and core.config.policy.on("user.active"):
-        raise errors.bad_request(errors.USER_DEACTIVATED)
-    return user
-
-
 def send_code(core: Core, *, org_id: str, username: str) -> dict[str, Any]:
-    user = _user(core, org_id, username)
+    user = active_user(core, org_id, username, service_account=False)
     for old in core.store.find("codes", "user", user.id):
         if old.purpose == "recovery" and not old.used:
             core.store.put("codes", old.code, replace(old, used=True))
@@ -105,7 +96,7 @@ def _challenge(core: Core, app: Application, user: User, credential: Credential,
 
 def init(core: Core, app: Application, *, org_id: str, username: str, code: str,
          credential_id: str) -> dict[str, Any]:
-    user = _user(core, org_id, username)
+    user = active_user(core, org_id, username, service_account=False)
     if core.config.policy.on("recovery.code"):
         consume_code(core, code=code, purpose="recovery", user=user)
     credential = _recovery_credential(core, user, credential_id)
@@ -114,7 +105,7 @@ def init(core: Core, app: Application, *, org_id: str, username: str, code: str,
 
 def delegated(core: Core, app: Application, *, sa_user: User, username: str,
               credential_id: str) -> dict[str, Any]:
-    user = _user(core, sa_user.org_id, username)
+    user = active_user(core, sa_user.org_id, username, service_account=False)
     credential = _recovery_credential(core, user, credential_id)
     return _challenge(core, app, user, credential, created_by=sa_user.id)
 

@@ -18,6 +18,20 @@ def find_user(core: Core, org_id: str, username: str) -> User | None:
     return None
 
 
+def active_user(core: Core, org_id: str, username: str, *, service_account: bool = True) -> User:
+    """The named user for login / recovery flows: 401 if unknown, 400 if deactivated.
+
+    ``service_account=False`` treats service accounts as unknown (they never log in by
+    delegation nor recover).
+    """
+    user = find_user(core, org_id, username)
+    if user is None or (user.is_service_account and not service_account):
+        raise errors.unauthorized(errors.USER_NOT_FOUND)
+    if not user.is_active and core.config.policy.on("user.active"):
+        raise errors.bad_request(errors.USER_DEACTIVATED)
+    return user
+
+
 def get_user(core: Core, org_id: str, user_id: str) -> User:
     user: User | None = core.store.get("users", user_id)
     if user is None or user.org_id != org_id or user.is_archived:
