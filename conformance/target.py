@@ -22,12 +22,7 @@ from typing import Any
 import httpx
 
 from scenarios.client import DfnsApi, delegated_login, ok, service_account_api
-from virtual_authenticators import (
-    KeyAuthenticator,
-    PasskeyAuthenticator,
-    PasswordProtectedKeyAuthenticator,
-    RecoveryKeyAuthenticator,
-)
+from virtual_authenticators import authenticator_for
 
 # PBKDF2 cost of the wrapped kinds: the server never unwraps, so a low count keeps the suite
 # fast without changing anything the API sees.
@@ -168,18 +163,10 @@ class Ctx:
         return f"{prefix}-{os.getpid()}-{next(_serial)}-{uuid.uuid4().hex[:6]}@conformance.test"
 
     def device(self, kind: str, username: str = "", **knobs: Any) -> Any:
-        if kind == "Fido2":
-            return PasskeyAuthenticator(origin=self.origin, **knobs)
-        if kind == "Key":
-            return KeyAuthenticator(origin=self.origin, **knobs)
-        if kind == "PasswordProtectedKey":
-            return PasswordProtectedKeyAuthenticator("correct horse battery", username,
-                                                     origin=self.origin,
-                                                     iterations=WRAP_ITERATIONS, **knobs)
-        if kind == "RecoveryKey":
-            return RecoveryKeyAuthenticator(username, origin=self.origin,
-                                            iterations=WRAP_ITERATIONS, **knobs)
-        raise ValueError(f"unknown kind {kind}")
+        if kind in ("PasswordProtectedKey", "RecoveryKey"):
+            knobs.setdefault("iterations", WRAP_ITERATIONS)
+        return authenticator_for(kind, origin=self.origin, username=username,
+                                 password="correct horse battery", **knobs)
 
     def registration_challenge(self, username: str | None = None,
                                kind: str = "EndUser") -> dict[str, Any]:

@@ -176,22 +176,20 @@ def load_bootstrap(path: str | None = None) -> dict[str, Any]:
 
 def make_device(kind: str, *, origin: str, username: str, registration: bool = False) -> Any:
     """A virtual authenticator of ``kind``: ``Key:<alg>``, ``PasswordProtectedKey`` or ``Fido2``."""
-    from virtual_authenticators import (
-        KeyAuthenticator,
-        PasskeyAuthenticator,
-        PasswordProtectedKeyAuthenticator,
-    )
+    from virtual_authenticators import authenticator_for
 
+    knobs: dict[str, Any] = {}
     if kind.startswith("Key"):
-        algorithm = kind.partition(":")[2] or "P-256"
-        return KeyAuthenticator(algorithm, origin=origin)
-    if kind == "PasswordProtectedKey":
-        extra = {"iterations": PPK_REGISTRATION_ITERATIONS} if registration else {}
-        return PasswordProtectedKeyAuthenticator(password="load-test-password", username=username,
-                                                 origin=origin, **extra)
-    if kind == "Fido2":
-        return PasskeyAuthenticator(origin=origin, algorithms=(-7,))
-    raise ValueError(f"unknown credential kind {kind!r}")
+        kind, _, algorithm = kind.partition(":")
+        knobs["algorithm"] = algorithm or "P-256"
+    elif kind == "PasswordProtectedKey" and registration:
+        knobs["iterations"] = PPK_REGISTRATION_ITERATIONS
+    elif kind == "Fido2":
+        knobs["algorithms"] = (-7,)
+    elif kind == "RecoveryKey":  # recovery keys never sign actions or logins
+        raise ValueError(f"unknown credential kind {kind!r}")
+    return authenticator_for(kind, origin=origin, username=username,
+                             password="load-test-password", **knobs)
 
 
 @dataclass

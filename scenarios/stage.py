@@ -19,12 +19,7 @@ from typing import Any
 import httpx
 
 from scenarios.client import DfnsApi, delegated_login, register_delegated, service_account_api
-from virtual_authenticators import (
-    KeyAuthenticator,
-    PasskeyAuthenticator,
-    PasswordProtectedKeyAuthenticator,
-    RecoveryKeyAuthenticator,
-)
+from virtual_authenticators import authenticator_for
 
 
 @dataclass
@@ -86,16 +81,10 @@ class Stage:
         return f"{prefix}-{uuid.uuid4().hex[:8]}@scenario.test"
 
     def device(self, kind: str, username: str = "", **knobs: Any) -> Any:
-        if kind == "Fido2":
-            return PasskeyAuthenticator(origin=knobs.pop("origin", self.origin), **knobs)
-        if kind == "Key":
-            return KeyAuthenticator(origin=self.origin, **knobs)
-        if kind == "PasswordProtectedKey":
-            return PasswordProtectedKeyAuthenticator("scenario password", username,
-                                                     origin=self.origin, iterations=1000, **knobs)
-        if kind == "RecoveryKey":
-            return RecoveryKeyAuthenticator(username, origin=self.origin, iterations=1000, **knobs)
-        raise ValueError(kind)
+        if kind in ("PasswordProtectedKey", "RecoveryKey"):
+            knobs.setdefault("iterations", 1000)
+        return authenticator_for(kind, origin=knobs.pop("origin", self.origin), username=username,
+                                 password="scenario password", **knobs)
 
     def registered_user(self, kind: str = "Key", *, recovery: bool = False,
                         user_kind: str = "EndUser") -> User:

@@ -227,17 +227,8 @@ def dfns_authenticator_factory(dfns_bootstrap: dict[str, Any]) -> Callable[..., 
     def make(kind: str = "Key", *, username: str | None = None, password: str | None = None,
              **knobs: Any) -> Any:
         knobs.setdefault("origin", dfns_bootstrap.get("origin", "http://localhost:3000"))
-        if kind == "Key":
-            return va.KeyAuthenticator(**knobs)
-        if kind == "Fido2":
-            return va.PasskeyAuthenticator(**knobs)
-        if kind == "PasswordProtectedKey":
-            return va.PasswordProtectedKeyAuthenticator(
-                password or uuid.uuid4().hex, username or _new_username(), **knobs)
-        if kind == "RecoveryKey":
-            return va.RecoveryKeyAuthenticator(username or _new_username(), **knobs)
-        raise ValueError(f"unknown credential kind {kind!r}: Key, Fido2, PasswordProtectedKey "
-                         "or RecoveryKey")
+        return va.authenticator_for(kind, username=username or _new_username(),
+                                    password=password or uuid.uuid4().hex, **knobs)
 
     return make
 

@@ -17,6 +17,7 @@ from ._base import (
     webauthn_registration_to_credential_info,
 )
 from ._wrapping import WrongSecretError, unwrap_private_key, wrap_private_key
+from .factory import authenticator_for
 from .key import KeyAuthenticator, client_data_bytes, credential_info_fingerprint
 from .passkey import PasskeyAuthenticator, PasskeyCredential
 from .password_protected_key import PasswordProtectedKeyAuthenticator
@@ -40,6 +41,7 @@ __all__ = [
     "SoftWebauthnDevice",
     "WrongSecretError",
     "b64url_decode",
+    "authenticator_for",
     "b64url_encode",
     "client_data_bytes",
     "credential_info_fingerprint",

@@ -8,10 +8,7 @@ from typing import Any
 from simulator import errors
 from virtual_authenticators import (
     Fault,
-    KeyAuthenticator,
-    PasskeyAuthenticator,
-    PasswordProtectedKeyAuthenticator,
-    RecoveryKeyAuthenticator,
+    authenticator_for,
     b64url_decode,
     b64url_encode,
     credential_info_fingerprint,
@@ -24,17 +21,13 @@ PASSWORD = "correct horse battery staple"
 
 
 def make_device(kind: str, username: str = "user@example.com") -> Any:
+    knobs: dict[str, Any] = {}
     if kind == "Fido2":
         # packed self-attestation, so registration signatures are really checked too
-        return PasskeyAuthenticator(origin=ORIGIN, attestation="packed-self")
-    if kind == "Key":
-        return KeyAuthenticator(algorithm="P-256", origin=ORIGIN)
-    if kind == "PasswordProtectedKey":
-        return PasswordProtectedKeyAuthenticator(password=PASSWORD, username=username,
-                                                 origin=ORIGIN, iterations=1000)
-    if kind == "RecoveryKey":
-        return RecoveryKeyAuthenticator(username=username, iterations=1000)
-    raise ValueError(kind)
+        knobs["attestation"] = "packed-self"
+    elif kind in ("PasswordProtectedKey", "RecoveryKey"):
+        knobs["iterations"] = 1000
+    return authenticator_for(kind, origin=ORIGIN, username=username, password=PASSWORD, **knobs)
 
 
 # -- faulty registrations --------------------------------------------------------------------
