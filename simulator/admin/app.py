@@ -23,7 +23,7 @@ from simulator.admin.control import Control, ControlError
 from simulator.admin.faults import FaultSpecError
 from simulator.admin.middleware import FaultsAndJournal
 from simulator.errors import ApiError
-from simulator.http.app import _error_id, error_body, send_json
+from simulator.http.app import _error_id, error_body, read_body, send_json
 
 log = logging.getLogger("dfns_sim.admin")
 
@@ -231,7 +231,7 @@ class SimulatorApp:
                 if self.admin.allows(sub_path):
                     raise ApiError(405, "method not allowed", details={"path": scope["path"]})
                 raise ApiError(404, "route not found", details={"path": scope["path"]})
-            raw = await _read_all(receive)
+            raw = await read_body(receive, MAX_ADMIN_BODY)
             body: Any = None
             if raw.strip():
                 try:
@@ -252,20 +252,3 @@ class SimulatorApp:
             log.exception("unhandled error in admin %s %s", method, scope["path"])
             await send_json(send, 500,
                             error_body(500, "Internal Server Error", error_id=_error_id()))
-
-
-async def _read_all(receive: Callable) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_ADMIN_BODY:
-            raise ApiError(413, f"request body too large (limit {MAX_ADMIN_BODY} bytes)")
-        chunks.append(chunk)
-        more = message.get("more_body", False)
-    return b"".join(chunks)

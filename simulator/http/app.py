@@ -84,7 +84,8 @@ def _error_id() -> str:
     return str(time.time_ns())
 
 
-async def _read_body(receive: Callable, limit: int) -> bytes:
+async def read_body(receive: Callable, limit: int) -> bytes:
+    """The request body, or 413 once it passes ``limit`` bytes (also when sent chunked)."""
     chunks: list[bytes] = []
     size = 0
     more = True
@@ -133,7 +134,7 @@ class Endpoint:
         extra_headers: dict[str, str] = {}
         call: Call | None = None
         try:
-            raw = await _read_body(receive, core.config.max_body_bytes)
+            raw = await read_body(receive, core.config.max_body_bytes)
             call = self._prepare(scope, raw)
             result = self.spec.handler(call)
             status, body = result if isinstance(result, tuple) else (200, result)
