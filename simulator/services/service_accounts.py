@@ -26,6 +26,7 @@ from simulator.models import (
 from simulator.services import permissions
 from simulator.services.core import Core
 from simulator.services.identity import Caller, issue_access_token
+from simulator.services.users_admin import archive_records
 from simulator.verification.public_keys import VerifyingKey, load_public_key_pem
 
 SA_NOT_FOUND = "service account not found"
@@ -262,15 +263,7 @@ def set_active(core: Core, org_id: str, user_id: str, *, active: bool) -> User:
 
 def archive(core: Core, org_id: str, user_id: str) -> User:
     with core.store.transaction() as tx:
-        user = get_service_account(core, org_id, user_id)
-        for token in tx.find("tokens", "user", user.id):
-            tx.put("tokens", token.id, replace(token, is_active=False, is_archived=True))
-        for credential in tx.find("credentials", "user", user.id):
-            tx.put("credentials", credential.uuid,
-                   replace(credential, is_active=False, is_archived=True))
-        user = replace(user, is_active=False, is_archived=True)
-        tx.put("users", user.id, user)
-    return user
+        return archive_records(tx, get_service_account(core, org_id, user_id))
 
 
 def _require_sa_caller(caller: Caller, operation: str) -> None:

@@ -16,6 +16,7 @@ from simulator import errors
 from simulator.models import TENANT_USER, TOKEN_LOGIN, User
 from simulator.services.core import Core
 from simulator.services.users import find_user, get_user
+from simulator.store import Tables
 
 TENANT_USER_NOT_FOUND = "tenant user not found"
 ALREADY_MEMBER = "a user with this username already exists"
@@ -35,16 +36,21 @@ def set_active(core: Core, org_id: str, user_id: str, *, active: bool) -> User:
 
 def archive(core: Core, org_id: str, user_id: str) -> User:
     with core.store.transaction() as tx:
-        user = get_user(core, org_id, user_id)
-        for token in tx.find("tokens", "user", user.id):
-            tx.put("tokens", token.id, replace(token, is_active=False, is_archived=True))
-        for credential in tx.find("credentials", "user", user.id):
-            tx.put("credentials", credential.uuid,
-                   replace(credential, is_active=False, is_archived=True))
-        for membership in tx.find("group_members", "user", user.id):
-            tx.delete("group_members", membership.id)
-        user = replace(user, is_active=False, is_archived=True)
-        tx.put("users", user.id, user)
+        return archive_records(tx, get_user(core, org_id, user_id))
+
+
+def archive_records(tx: Tables, user: User) -> User:
+    """Archive a user (or service account) with every token and credential it holds, and
+    drop its group memberships. Call inside a store transaction."""
+    for token in tx.find("tokens", "user", user.id):
+        tx.put("tokens", token.id, replace(token, is_active=False, is_archived=True))
+    for credential in tx.find("credentials", "user", user.id):
+        tx.put("credentials", credential.uuid,
+               replace(credential, is_active=False, is_archived=True))
+    for membership in tx.find("group_members", "user", user.id):
+        tx.delete("group_members", membership.id)
+    user = replace(user, is_active=False, is_archived=True)
+    tx.put("users", user.id, user)
     return user
 
 
