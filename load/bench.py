@@ -36,7 +36,7 @@ from typing import Any
 
 import httpx
 
-from load.loadgen import Connection, replay, request_bytes, run_flows
+from load.loadgen import Connection, pin, replay, request_bytes, run_flows
 from load.runner import free_port, stop
 
 TARGETS = {"P1": 0.8, "P2": 0.8, "P3_flows_s": 1000, "P3_scaling": 1.7, "P4": 5.0}
@@ -106,6 +106,23 @@ class Identity:
             "firstFactor": self.device.sign(challenge)}, self.auth)
 
 
+def split_cpus() -> tuple[set[int] | None, set[int] | None]:
+    """(server CPUs, generator CPUs): the last usable CPU for the server, the rest for the
+    generator; (None, None) with fewer than two CPUs or no affinity control."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None, None
+    usable = sorted(os.sched_getaffinity(0))
+    if len(usable) < 2:
+        return None, None
+    return {usable[-1]}, set(usable[:-1])
+
+
+def placement(server: set[int] | None, generator: set[int] | None) -> str:
+    if server is None or generator is None:
+        return "not pinned (one CPU, or no affinity control)"
+    return (f"server pinned to CPU {sorted(server)}, generator to CPU(s) {sorted(generator)}")
+
+
 def process_cpu(pid: int) -> float | None:
     """CPU seconds (user + system) a server process has used so far; None off Linux."""
     try:
@@ -166,6 +183,11 @@ def p2(tmp: Path, quick: bool, generators: int) -> dict[str, Any]:
         bare = _spawn([sys.executable, "-m", "load.bare_server", "--port", str(bare_port),
                        "--key", str(key_file)], tmp / "p2-bare.log")
         _wait(f"http://127.0.0.1:{bare_port}/ping", bare)
+        # One core for the server under test, the others for the generator: neither then
+        # takes CPU (or cache) from the other, and the figure is "what one core serves".
+        server_cpus, generator_cpus = split_cpus()
+        pin(sim.pid, server_cpus)
+        pin(bare.pid, server_cpus)
         per_round = 400 if quick else 2000
         rounds = 3 if quick else 5
         sims, bares, ratios = [], [], []
@@ -178,7 +200,7 @@ def p2(tmp: Path, quick: bool, generators: int) -> dict[str, Any]:
             for name in (("sim", "bare") if i % 2 else ("bare", "sim")):
                 proc, port = (sim, sim_port) if name == "sim" else (bare, bare_port)
                 before = process_cpu(proc.pid)
-                measured[name] = replay(port, batches)
+                measured[name] = replay(port, batches, generator_cpus)
                 cpu[name].append(_cpu_us(before, process_cpu(proc.pid), per_round))
                 cpu["generator"].append(measured[name]["generator_cpu_s"] / per_round * 1e6)
             s, b = measured["sim"], measured["bare"]
@@ -189,11 +211,13 @@ def p2(tmp: Path, quick: bool, generators: int) -> dict[str, Any]:
             ratios.append(s["rps"] / b["rps"])
         prep.close()
         ping = request_bytes("GET", "/ping")
-        ceiling = replay(bare_port, [[ping] * per_round for _ in range(generators)])["rps"]
+        ceiling = replay(bare_port, [[ping] * per_round for _ in range(generators)],
+                         generator_cpus)["rps"]
         return {"sim_rps": _spread(sims), "bare_rps": _spread(bares),
                 "ratio": round(statistics.median(ratios), 3),
                 "generator_ceiling_ping_rps": round(ceiling, 1), "generators": generators,
                 "requests_per_round": per_round,
+                "placement": placement(server_cpus, generator_cpus),
                 # CPU per request (noise-robust where req/s is not): the server's own, and
                 # the generator's (all its processes), medians over rounds.
                 "cpu_us_per_request": {k: _median(v) for k, v in cpu.items()}}
@@ -360,7 +384,8 @@ def markdown(report: dict[str, Any]) -> str:
                 f"- **ratio {r['ratio']}** (median of per-round ratios, "
                 f"{sim['rounds']} rounds alternated)",
                 f"- generator: {r['generators']} processes, raw keep-alive sockets; its ceiling "
-                f"(GET /ping on the bare app) {r['generator_ceiling_ping_rps']} req/s"]
+                f"(GET /ping on the bare app) {r['generator_ceiling_ping_rps']} req/s",
+                f"- placement: {r.get('placement', 'not pinned')}"]
         c = r.get("cpu_us_per_request") or {}
         if c.get("sim") and c.get("bare"):
             out.append(f"- CPU µs per request (medians): simulator {c['sim']}, bare {c['bare']} "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import os
 import resource
 import socket
 import time
@@ -63,8 +64,27 @@ def request_bytes(method: str, path: str, body: Any = None, headers: dict[str, s
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
 
 
+# -- CPU placement -------------------------------------------------------------------------
+def pin(pid: int, cpus: set[int] | None) -> None:
+    """Run every thread of process ``pid`` (0: this one) on ``cpus`` only (Linux; no-op
+    elsewhere or when ``cpus`` is None)."""
+    if not cpus or not hasattr(os, "sched_setaffinity"):
+        return
+    try:
+        threads = [int(t) for t in os.listdir(f"/proc/{pid or os.getpid()}/task")]
+    except OSError:
+        threads = [pid]
+    for tid in threads:
+        try:
+            os.sched_setaffinity(tid, cpus)
+        except OSError:  # the thread ended meanwhile
+            pass
+
+
 # -- fixed request lists (P2) ----------------------------------------------------------
-def _replay_worker(port: int, requests: Sequence[bytes], barrier: Any, out: Any) -> None:
+def _replay_worker(port: int, requests: Sequence[bytes], barrier: Any, out: Any,
+                   cpus: set[int] | None = None) -> None:
+    pin(0, cpus)
     conn = Connection(port)
     conn.roundtrip(request_bytes("GET", "/_warmup"))
     barrier.wait()
@@ -83,12 +103,14 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def replay(port: int, batches: Sequence[Sequence[bytes]]) -> dict[str, float]:
-    """Send each batch over its own process + connection; requests/s over the whole run."""
+def replay(port: int, batches: Sequence[Sequence[bytes]],
+           cpus: set[int] | None = None) -> dict[str, float]:
+    """Send each batch over its own process + connection (on ``cpus``, if given); requests/s
+    over the whole run."""
     cpu_before = _children_cpu()
     ctx = mp.get_context("fork")
     barrier, out = ctx.Barrier(len(batches)), ctx.Queue()
-    procs = [ctx.Process(target=_replay_worker, args=(port, batch, barrier, out))
+    procs = [ctx.Process(target=_replay_worker, args=(port, batch, barrier, out, cpus))
              for batch in batches]
     for p in procs:
         p.start()

@@ -6,6 +6,7 @@ Server ids follow the observed Dfns form ``<prefix>-<5>-<5>-<16>`` in lowercase 
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import secrets
 import threading
@@ -30,6 +31,39 @@ def _byte_table(alphabet: str) -> tuple[bytes, bytes]:
 _TABLES = {alphabet: _byte_table(alphabet) for alphabet in (_ALPHABET, _CODE_ALPHABET)}
 
 
+class _UrandomPool:
+    """Operating-system randomness read in 4 KiB blocks and handed out in slices.
+
+    Every hot-path request mints ids and challenges; one ``getrandom`` call per ~100 of them
+    instead of one each. The bytes are the same CSPRNG output, never handed out twice; a forked
+    child drops its parent's buffer so two processes never share bytes.
+    """
+
+    _BLOCK = 4096
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._buffer = b""
+        self._offset = 0
+        self._pid = os.getpid()
+
+    def take(self, n: int) -> bytes:
+        if n > self._BLOCK // 4:
+            return os.urandom(n)
+        with self._lock:
+            if self._pid != os.getpid():
+                self._pid, self._buffer, self._offset = os.getpid(), b"", 0
+            end = self._offset + n
+            if end > len(self._buffer):
+                self._buffer, self._offset, end = os.urandom(self._BLOCK), 0, n
+            out = self._buffer[self._offset:end]
+            self._offset = end
+            return out
+
+
+_POOL = _UrandomPool()
+
+
 class Randomness:
     """Source of ids, challenges and codes. Cryptographically random unless seeded."""
 
@@ -44,7 +78,7 @@ class Randomness:
 
     def token_bytes(self, n: int) -> bytes:
         if self._rng is None:
-            return secrets.token_bytes(n)
+            return _POOL.take(n)
         with self._lock:
             return self._rng.randbytes(n)
 

@@ -1,4 +1,4 @@
-"""Entities of the auth system. Immutable: services replace them with ``dataclasses.replace``.
+"""Entities of the auth system. Immutable: services replace them with :func:`evolve`.
 
 Times are epoch seconds (floats) read from the injectable clock; the HTTP skin renders them
 as ISO-8601.
@@ -6,10 +6,49 @@ as ISO-8601.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from simulator.verification.public_keys import VerifyingKey
+
+_Entity = TypeVar("_Entity")
+_FIELD_NAMES: dict[type, frozenset[str] | None] = {}
+
+
+def _plain_fields(cls: type) -> frozenset[str] | None:
+    """Field names of a dataclass whose instances are plain ``__dict__`` copies (no
+    ``__post_init__``, no slots, every field set by ``__init__``); None for any other class."""
+    if cls not in _FIELD_NAMES:
+        fields = dataclasses.fields(cls)
+        plain = (not hasattr(cls, "__post_init__") and "__slots__" not in cls.__dict__
+                 and all(f.init for f in fields))
+        _FIELD_NAMES[cls] = frozenset(f.name for f in fields) if plain else None
+    return _FIELD_NAMES[cls]
+
+
+def evolve(entity: _Entity, **changes: Any) -> _Entity:
+    """``dataclasses.replace`` for frozen entities, at a fraction of its cost.
+
+    ``replace`` rebuilds the keyword arguments from ``fields()`` and runs ``__init__``, which
+    for a frozen class is one ``object.__setattr__`` per field; profiling showed it on every
+    hot-path request (challenges and user-action tokens are marked used this way). For a plain
+    dataclass the new instance is the old ``__dict__`` with the changes applied; anything else
+    still goes through ``replace``.
+    """
+    cls = type(entity)
+    names = _plain_fields(cls)
+    if names is None:
+        return dataclasses.replace(entity, **changes)  # type: ignore[type-var]
+    unknown = changes.keys() - names
+    if unknown:
+        raise TypeError(f"{cls.__name__} has no field(s) {sorted(unknown)}")
+    new = object.__new__(cls)
+    state = new.__dict__
+    state.update(entity.__dict__)
+    state.update(changes)
+    return new
+
 
 # User kinds and credential kinds as spelled on the wire.
 CUSTOMER_EMPLOYEE = "CustomerEmployee"

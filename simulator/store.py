@@ -64,6 +64,17 @@ class InMemoryStore:
         with self._lock:
             self._tables: dict[str, dict[str, Any]] = {}
             self._index_data: dict[tuple[str, str], dict[Hashable, dict[str, None]]] = {}
+            # Write counters per table, for caches of values derived from a few tables
+            # (versions()); kept across clear() so a cleared table never repeats a version.
+            self._versions: dict[str, int] = getattr(self, "_versions", {})
+            for name in self._versions:
+                self._versions[name] += 1
+
+    def versions(self, tables: tuple[str, ...]) -> tuple[int, ...]:
+        """One number per table that changes whenever the table does (in-memory store only:
+        a shared store cannot know another process wrote without asking it)."""
+        counters = self._versions
+        return tuple([counters.get(name, 0) for name in tables])
 
     # Reads take no lock: single dict operations are atomic under the GIL, and writers
     # replace whole (immutable) entities rather than mutating them in place.
@@ -94,12 +105,14 @@ class InMemoryStore:
                 if new_value is not None:
                     bucket.setdefault(new_value, {})[key] = None
             rows[key] = value
+            self._versions[table] = self._versions.get(table, 0) + 1
 
     def delete(self, table: str, key: str) -> None:
         with self._lock:
             old = self._tables.get(table, {}).pop(key, None)
             if old is None:
                 return
+            self._versions[table] = self._versions.get(table, 0) + 1
             for name, fn in self._indexes.get(table, {}).items():
                 old_value = fn(old)
                 if old_value is not None:

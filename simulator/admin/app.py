@@ -198,7 +198,8 @@ class SimulatorApp:
         self.admin = AdminApi(control, routes)
         self.admin_enabled = admin_enabled
         self.admin_token = admin_token or None
-        self.wrapped = FaultsAndJournal(dfns_app, control.faults, control.journal, control.core.now)
+        self.wrapped = FaultsAndJournal(dfns_app, control.faults, control.journal, control.core.now,
+                                        self_recording=getattr(dfns_app, "table", frozenset()))
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> Any:
         if scope["type"] == "http":

@@ -8,7 +8,6 @@ in the envelope (500) without losing state.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -20,6 +19,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from simulator import errors
+from simulator.encoding import compact_json, loads_json
 from simulator.errors import ApiError
 from simulator.http.routing import AUTH, NONE, SA, TEMP, RouteSpec
 from simulator.http.schema import policy_in_effect
@@ -31,10 +31,14 @@ from simulator.services.identity import Caller, resolve_caller, resolve_temp_tok
 log = logging.getLogger("dfns_sim.http")
 
 JSON_HEADERS = [(b"content-type", b"application/json")]
-_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))  # one encoder, not one per response
+# Scope key under which the control plane may hand an endpoint a journal callback:
+# ``sink(scope, request_body, status, response_headers, response_body)``, called once the
+# response is sent. Endpoints hold every piece already, so the journal need not wrap
+# ``receive`` / ``send`` for them (admin/middleware.py).
+EXCHANGE_SINK = "dfns_sim.exchange_sink"
 
 
-@dataclass
+@dataclass(slots=True)
 class Call:
     """What a handler sees: the validated request and the resolved identities."""
 
@@ -104,7 +108,7 @@ async def read_body(receive: Callable, limit: int) -> bytes:
 
 async def send_json(send: Callable, status: int, body: Any,
                     headers: Iterable[tuple[bytes, bytes]] = ()) -> None:
-    payload = _COMPACT_JSON.encode(body).encode()  # == json.dumps(body, separators=(",", ":"))
+    payload = compact_json(body).encode()  # == json.dumps(body, separators=(",", ":"))
     raw_headers = [*JSON_HEADERS, (b"content-length", str(len(payload)).encode()), *headers]
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": payload})
@@ -133,6 +137,7 @@ class Endpoint:
         started = time.perf_counter()
         extra_headers: dict[str, str] = {}
         call: Call | None = None
+        raw = b""
         try:
             raw = await read_body(receive, core.config.max_body_bytes)
             call = self._prepare(scope, raw)
@@ -163,10 +168,14 @@ class Endpoint:
             payload = body.text.encode()
             headers += [(b"content-type", body.media_type.encode()),
                         (b"content-length", str(len(payload)).encode())]
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            await send({"type": "http.response.body", "body": payload})
-            return
-        await send_json(send, status, body, headers)
+        else:
+            payload = compact_json(body).encode()
+            headers = [*JSON_HEADERS, (b"content-length", str(len(payload)).encode()), *headers]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+        sink = scope.get(EXCHANGE_SINK)
+        if sink is not None:  # the journal, handed over by the control plane (admin/middleware)
+            sink(scope, raw, status, headers, payload)
 
     def _prepare(self, scope: dict, raw: bytes) -> Call:
         core, spec = self.core, self.spec
@@ -179,7 +188,7 @@ class Endpoint:
         parsed: Any = None
         if raw.strip():
             try:
-                parsed = json.loads(raw)
+                parsed = loads_json(raw)
             except (ValueError, UnicodeDecodeError):
                 if core.config.policy.on("json.body"):
                     raise ApiError(400, "request body is not valid JSON",

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 from urllib.parse import unquote
 
 from simulator import errors
 from simulator.errors import ApiError
-from simulator.models import Application, UserActionToken
+from simulator.models import Application, UserActionToken, evolve
 from simulator.services.challenges import (
     assertion_view,
     new_challenge,
@@ -150,6 +149,6 @@ def redeem(core: Core, caller: Caller, header: str | None, *, method: str, path:
         current = tx.get("user_actions", record.id)
         if current.used and policy.on("ua.single_use"):
             raise errors.bad_request(errors.USER_ACTION_USED)
-        record = replace(current, used=True)
+        record = evolve(current, used=True)
         tx.put("user_actions", record.id, record)
     return record

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,6 +19,7 @@ from simulator.models import (
     Application,
     AppSecret,
     Credential,
+    evolve,
 )
 from simulator.services.core import Core
 from simulator.services.identity import Caller, issue_access_token
@@ -155,7 +155,7 @@ def create(core: Core, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
             credential = Credential(uuid=core.new_id("cr"), org_id=app.org_id, user_id="", kind=KEY,
                                     cred_id=token_credential_id(core), public_key=public_key,
                                     name=app.name, token_id=token.id, date_created=now)
-            token = replace(token, credential_uuid=credential.uuid)
+            token = evolve(token, credential_uuid=credential.uuid)
             tx.put("credentials", credential.uuid, credential)
             secret = issue_access_token(core, token, None)
             tx.put("app_secrets", token.id,
@@ -174,7 +174,7 @@ def update(core: Core, org_id: str, app_id: str, body: dict[str, Any]) -> Applic
             changes["name"] = body["name"]
         if "externalId" in body:
             changes["external_id"] = body["externalId"]
-        app = replace(app, **changes)
+        app = evolve(app, **changes)
         tx.put("apps", app.id, app)
     return app
 
@@ -191,11 +191,11 @@ def _set_state(core: Core, org_id: str, app_id: str, current: Application | None
     with core.store.transaction() as tx:
         app = get_app(core, org_id, app_id)
         _not_self(core, app, current)
-        app = replace(app, **state)
+        app = evolve(app, **state)
         tx.put("apps", app.id, app)
         token_state = {k: v for k, v in state.items() if k in ("is_active", "is_archived")}
         for token in _app_tokens(core, app):
-            tx.put("tokens", token.id, replace(token, **token_state))
+            tx.put("tokens", token.id, evolve(token, **token_state))
     return app
 
 

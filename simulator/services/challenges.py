@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from simulator import errors
@@ -31,7 +32,13 @@ ATTESTATION = "direct"
 
 
 def relying_party(app: Application) -> RelyingParty:
-    return RelyingParty(rp_id=app.rp_id, origin=app.origin)
+    return _relying_party(app.rp_id, app.origin)
+
+
+@functools.lru_cache(maxsize=256)
+def _relying_party(rp_id: str, origin: str) -> RelyingParty:
+    # Immutable and asked for on every assertion: hash the rpId once per pair, not per request.
+    return RelyingParty(rp_id=rp_id, origin=origin)
 
 
 def org_relying_parties(core: Core, org_id: str,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from simulator import errors
@@ -16,6 +15,7 @@ from simulator.models import (
     Code,
     Credential,
     User,
+    evolve,
 )
 from simulator.services.challenges import (
     credential_view,
@@ -136,14 +136,14 @@ def _own_credential(core: Core, caller: Caller, uuid: str) -> Credential:
 
 def set_active(core: Core, caller: Caller, *, uuid: str, active: bool) -> dict[str, Any]:
     credential = _own_credential(core, caller, uuid)
-    core.store.put("credentials", uuid, replace(credential, is_active=active))
+    core.store.put("credentials", uuid, evolve(credential, is_active=active))
     return {"message": "success"}
 
 
 def delete(core: Core, caller: Caller, *, uuid: str) -> dict[str, Any]:
     credential = _own_credential(core, caller, uuid)
     _keep_one_first_factor(core, caller.user, credential)
-    core.store.put("credentials", uuid, replace(credential, is_active=False, is_archived=True))
+    core.store.put("credentials", uuid, evolve(credential, is_active=False, is_archived=True))
     return {}
 
 

@@ -7,7 +7,6 @@ rules around them: which credential may sign, kind matching, duplicate ids, stor
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 from simulator import errors
@@ -20,6 +19,7 @@ from simulator.models import (
     RECOVERY_KEY,
     Challenge,
     Credential,
+    evolve,
 )
 from simulator.services.core import Core
 from simulator.verification.key_kinds import verify_key_assertion, verify_key_attestation
@@ -164,6 +164,6 @@ def verify_assertion(
             if (latest.sign_count and new_count and new_count <= latest.sign_count
                     and policy.on("fido2.assertion.sign_count")):
                 raise ApiError(401, errors.SIGN_COUNT)
-            current = replace(latest, sign_count=new_count)
+            current = evolve(latest, sign_count=new_count)
             tx.put("credentials", current.uuid, current)
     return current

@@ -6,7 +6,7 @@ works (logout, deactivation, archival, recovery and expiry all revoke server-sid
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from simulator import errors
 from simulator.errors import ApiError
@@ -16,6 +16,7 @@ from simulator.models import (
     Application,
     Challenge,
     User,
+    evolve,
 )
 from simulator.services.core import Core
 from simulator.tokens import APP_METADATA, USERNAME_CLAIM
@@ -63,7 +64,8 @@ def issue_jwt(core: Core, *, org_id: str, user: User | None, token_id: str, kind
         claims[USERNAME_CLAIM] = user.username
     if extra:
         claims.update(extra)
-    return core.tokens.issue(claims)
+        return core.tokens.issue(claims)
+    return core.tokens.issue(claims, plain=type(user.username) is str if user else True)
 
 
 def issue_access_token(core: Core, record: AccessToken, user: User | None) -> str:
@@ -243,4 +245,4 @@ def consume_challenge(core: Core, challenge: Challenge, *, temp: bool = False) -
                 or (current.used and policy.on("challenge.single_use")) \
                 or (current.expires_at <= core.now() and policy.on("challenge.expiry")):
             raise errors.unauthorized() if temp else ApiError(400, errors.CHALLENGE_INVALID)
-        tx.put("challenges", challenge.id, replace(current, used=True))
+        tx.put("challenges", challenge.id, evolve(current, used=True))

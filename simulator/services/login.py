@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from simulator import errors
 from simulator.errors import ApiError
-from simulator.models import Application, Code, User
+from simulator.models import Application, Code, User, evolve
 from simulator.services.challenges import (
     assertion_view,
     new_challenge,
@@ -91,5 +90,5 @@ def logout(core: Core, caller: Caller, *, all_sessions: bool) -> dict[str, Any]:
             targets = [t for t in tx.find("tokens", "user", caller.user.id) if t.kind == "Token"]
         for token in targets:
             if token.kind == "Token":
-                tx.put("tokens", token.id, replace(token, is_active=False))
+                tx.put("tokens", token.id, evolve(token, is_active=False))
     return {"message": "success"}

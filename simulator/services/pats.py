@@ -9,11 +9,10 @@ actions only with its own credential (challenges.signing_credentials).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from simulator import errors
-from simulator.models import KEY, TOKEN_PAT, AccessToken, Credential
+from simulator.models import KEY, TOKEN_PAT, AccessToken, Credential, evolve
 from simulator.services.core import Core
 from simulator.services.identity import Caller, issue_access_token
 from simulator.services.service_accounts import (
@@ -72,7 +71,7 @@ def create(core: Core, caller: Caller, body: dict[str, Any]) -> tuple[AccessToke
                                 user_id=caller.user.id,
                                 kind=KEY, cred_id=token_credential_id(core), public_key=public_key,
                                 name=body["name"], token_id=token.id, date_created=now)
-        token = replace(token, credential_uuid=credential.uuid)
+        token = evolve(token, credential_uuid=credential.uuid)
         tx.put("credentials", credential.uuid, credential)
         access_token = issue_access_token(core, token, caller.user)
         if permission_id:
@@ -93,18 +92,18 @@ def update(core: Core, caller: Caller, token_id: str, body: dict[str, Any]) -> A
             changes["name"] = body["name"]
         if "externalId" in body:
             changes["external_id"] = body["externalId"]
-        token = replace(token, **changes)
+        token = evolve(token, **changes)
         tx.put("tokens", token.id, token)
     return token
 
 
 def _set_state(core: Core, caller: Caller, token_id: str, **state: bool) -> AccessToken:
     with core.store.transaction() as tx:
-        token = replace(get_pat(core, caller, token_id), **state)
+        token = evolve(get_pat(core, caller, token_id), **state)
         tx.put("tokens", token.id, token)
         credential = tx.get("credentials", token.credential_uuid or "")
         if credential is not None and not credential.is_archived:
-            tx.put("credentials", credential.uuid, replace(credential, **state))
+            tx.put("credentials", credential.uuid, evolve(credential, **state))
     return token
 
 

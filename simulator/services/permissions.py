@@ -98,7 +98,21 @@ def inherited_permissions(core: Core, identity_id: str) -> list[Permission]:
     return [permission] if permission is not None and not permission.is_archived else []
 
 
+# What operations_of reads; a write to any of them forgets its cached answers.
+_OPERATION_TABLES = ("users", "permissions", "assignments", "group_members", "user_groups")
+
+
 def operations_of(core: Core, identity_id: str) -> frozenset[str]:
+    """Every operation an identity (user, service account, app, PAT, group) may perform.
+
+    Asked twice per request (the app and the caller); cached until a permission-related
+    table changes.
+    """
+    return core.cached("operations", identity_id, _OPERATION_TABLES,
+                       lambda: _operations_of(core, identity_id))
+
+
+def _operations_of(core: Core, identity_id: str) -> frozenset[str]:
     ops: set[str] = set()
     for permission in inherited_permissions(core, identity_id):
         ops.update(permission.operations)

@@ -10,14 +10,14 @@ Success replaces all of the user's credentials and revokes its PATs and sessions
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from simulator import errors
 from simulator.config import DAY
 from simulator.encoding import same_id
 from simulator.errors import ApiError
-from simulator.models import RECOVERY_KEY, Application, Challenge, Code, Credential, User
+from simulator.models import RECOVERY_KEY, Application, Challenge, Code, Credential, User, evolve
 from simulator.services.challenges import new_challenge, registration_view
 from simulator.services.core import Core
 from simulator.services.identity import consume_challenge
@@ -43,7 +43,7 @@ def policy(core: Core) -> RecoveryPolicy:
 
 
 def configure(core: Core, **knobs: Any) -> RecoveryPolicy:
-    updated = replace(policy(core), **knobs)
+    updated = evolve(policy(core), **knobs)
     core.extensions["recovery_policy"] = updated
     return updated
 
@@ -61,7 +61,7 @@ def send_code(core: Core, *, org_id: str, username: str) -> dict[str, Any]:
     user = active_user(core, org_id, username, service_account=False)
     for old in core.store.find("codes", "user", user.id):
         if old.purpose == "recovery" and not old.used:
-            core.store.put("codes", old.code, replace(old, used=True))
+            core.store.put("codes", old.code, evolve(old, used=True))
     code = core.random.code(4, 4)
     core.store.put("codes", code,
                    Code(code=code, purpose="recovery", org_id=user.org_id, user_id=user.id,
@@ -153,11 +153,11 @@ def complete(core: Core, app: Application, challenge: Challenge,
     with core.store.transaction() as tx:
         for old in tx.find("credentials", "user", user.id):
             if old.is_active and revoke:
-                tx.put("credentials", old.uuid, replace(old, is_active=False))
+                tx.put("credentials", old.uuid, evolve(old, is_active=False))
         for token in tx.find("tokens", "user", user.id):
             # PATs and login sessions die with the old credentials.
             if token.kind in ("Pat", "Token") and token.is_active and revoke:
-                tx.put("tokens", token.id, replace(token, is_active=False))
+                tx.put("tokens", token.id, evolve(token, is_active=False))
         for credential in credentials:
             tx.put("credentials", credential.uuid, credential)
         lock_days = policy(core).wallet_lock_days

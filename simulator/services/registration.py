@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from simulator import errors
 from simulator.errors import ApiError
-from simulator.models import END_USER, RECOVERY_KEY, Application, Challenge, Credential, User
+from simulator.models import (
+    END_USER,
+    RECOVERY_KEY,
+    Application,
+    Challenge,
+    Credential,
+    User,
+    evolve,
+)
 from simulator.services import permissions
 from simulator.services.challenges import new_challenge, registration_view, relying_party
 from simulator.services.core import Core
@@ -77,7 +84,7 @@ def complete(core: Core, app: Application, challenge: Challenge, body: Mapping[s
     with core.store.transaction() as tx:
         for credential in credentials:
             tx.put("credentials", credential.uuid, credential)
-        user = replace(tx.get("users", user.id), is_registered=True)
+        user = evolve(tx.get("users", user.id), is_registered=True)
         tx.put("users", user.id, user)
     if user.kind == END_USER:
         # end users get the managed default end-user permission (README glossary)

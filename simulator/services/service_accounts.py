@@ -6,7 +6,7 @@ AccessTokenInfo renderer and "never more permissions than the creator" grants.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from simulator import errors
@@ -22,6 +22,7 @@ from simulator.models import (
     Credential,
     Permission,
     User,
+    evolve,
 )
 from simulator.services import permissions
 from simulator.services.core import Core
@@ -62,7 +63,7 @@ def create_service_account(core: Core, *, org_id: str, name: str, public_key: Ve
     credential = Credential(uuid=core.new_id("cr"), org_id=org_id, user_id=user.id, kind=KEY,
                             cred_id=token_credential_id(core), public_key=public_key,
                             name=name, token_id=token.id, date_created=now)
-    token = replace(token, credential_uuid=credential.uuid)
+    token = evolve(token, credential_uuid=credential.uuid)
     with core.store.transaction() as tx:
         tx.put("users", user.id, user)
         tx.put("credentials", credential.uuid, credential)
@@ -247,11 +248,11 @@ def update(core: Core, org_id: str, user_id: str, body: dict[str, Any]) -> User:
             changes["username"] = name
         if "externalId" in body:
             changes["external_id"] = body["externalId"]
-        user = replace(user, **changes)
+        user = evolve(user, **changes)
         tx.put("users", user.id, user)
         for token in _sa_tokens(core, user):
             tx.put("tokens", token.id,
-                   replace(token, name=user.username, external_id=user.external_id))
+                   evolve(token, name=user.username, external_id=user.external_id))
     return user
 
 
@@ -293,4 +294,4 @@ def delete_credential(core: Core, caller: Caller, uuid: str) -> None:
                   if c.usable and c.kind == KEY and c.uuid != uuid]
         if not others:
             raise errors.bad_request(LAST_CREDENTIAL, credentialUuid=uuid)
-        tx.put("credentials", uuid, replace(credential, is_active=False, is_archived=True))
+        tx.put("credentials", uuid, evolve(credential, is_active=False, is_archived=True))

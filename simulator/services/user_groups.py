@@ -8,12 +8,11 @@ member lookup with :func:`simulator.services.permissions.operations_of`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from typing import Any
 
 from simulator import errors
 from simulator.clock import iso8601
-from simulator.models import GroupMembership, Permission, User, UserGroup
+from simulator.models import GroupMembership, Permission, User, UserGroup, evolve
 from simulator.services.core import Core
 
 GROUP_NOT_FOUND = "user group not found"
@@ -102,7 +101,7 @@ def update_group(core: Core, org_id: str, group_id: str, changes: dict[str, Any]
             updates["name"] = changes["name"]
         if "description" in changes:  # an explicit null clears it
             updates["description"] = changes["description"]
-        group = replace(group, **updates)
+        group = evolve(group, **updates)
         tx.put("user_groups", group.id, group)
     return group
 
@@ -113,10 +112,10 @@ def delete_group(core: Core, org_id: str, group_id: str) -> None:
         group = get_group(core, org_id, group_id)
         for assignment in tx.find("assignments", "identity", group.id):
             if not assignment.is_archived:
-                tx.put("assignments", assignment.id, replace(assignment, is_archived=True))
+                tx.put("assignments", assignment.id, evolve(assignment, is_archived=True))
         for membership in tx.find("group_members", "group", group.id):
             tx.delete("group_members", membership.id)
-        tx.put("user_groups", group.id, replace(group, is_archived=True, date_updated=core.now()))
+        tx.put("user_groups", group.id, evolve(group, is_archived=True, date_updated=core.now()))
 
 
 # -- members --------------------------------------------------------------------------------
@@ -146,7 +145,7 @@ def add_members(core: Core, org_id: str, group_id: str, user_ids: list[str]) -> 
                 tx.put("group_members", key, GroupMembership(
                     id=key, org_id=org_id, group_id=group.id, user_id=user.id,
                     date_created=core.now()))
-        tx.put("user_groups", group.id, replace(group, date_updated=core.now()))
+        tx.put("user_groups", group.id, evolve(group, date_updated=core.now()))
 
 
 def remove_members(core: Core, org_id: str, group_id: str, user_ids: list[str]) -> None:
@@ -154,7 +153,7 @@ def remove_members(core: Core, org_id: str, group_id: str, user_ids: list[str]) 
         group = get_group(core, org_id, group_id)
         for user in _org_users(core, org_id, user_ids):
             tx.delete("group_members", f"{group.id}:{user.id}")
-        tx.put("user_groups", group.id, replace(group, date_updated=core.now()))
+        tx.put("user_groups", group.id, evolve(group, date_updated=core.now()))
 
 
 def group_view(core: Core, group: UserGroup) -> dict[str, Any]:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from simulator import errors
 from simulator.errors import ApiError
-from simulator.models import CUSTOMER_EMPLOYEE, END_USER, Code, User
+from simulator.models import CUSTOMER_EMPLOYEE, END_USER, Code, User, evolve
 from simulator.services.core import Core
 
 
@@ -67,7 +66,7 @@ def send_registration_code(core: Core, user: User) -> str:
     """E-mail a fresh registration code; any earlier code stops working."""
     for old in core.store.find("codes", "user", user.id):
         if old.purpose == "registration" and not old.used:
-            core.store.put("codes", old.code, replace(old, used=True))
+            core.store.put("codes", old.code, evolve(old, used=True))
     code = core.random.code(4, 4)
     core.store.put("codes", code, Code(
         code=code, purpose="registration", org_id=user.org_id, user_id=user.id,
@@ -103,7 +102,7 @@ def consume_code(core: Core, *, code: str, purpose: str, user: User | None = Non
             if expired_message:
                 raise errors.bad_request(expired_message)
             raise errors.forbidden(errors.INVALID_CODE)
-        tx.put("codes", code, replace(record, used=True))
+        tx.put("codes", code, evolve(record, used=True))
         return record
 
 

@@ -9,11 +9,10 @@ after reactivation); archival archives every token and credential of the user.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from simulator import errors
-from simulator.models import TENANT_USER, TOKEN_LOGIN, User
+from simulator.models import TENANT_USER, TOKEN_LOGIN, User, evolve
 from simulator.services.core import Core
 from simulator.services.users import find_user, get_user
 from simulator.store import Tables
@@ -28,8 +27,8 @@ def set_active(core: Core, org_id: str, user_id: str, *, active: bool) -> User:
         if not active:
             for token in tx.find("tokens", "user", user.id):
                 if token.kind == TOKEN_LOGIN and token.is_active:
-                    tx.put("tokens", token.id, replace(token, is_active=False))
-        user = replace(user, is_active=active)
+                    tx.put("tokens", token.id, evolve(token, is_active=False))
+        user = evolve(user, is_active=active)
         tx.put("users", user.id, user)
     return user
 
@@ -43,13 +42,13 @@ def archive_records(tx: Tables, user: User) -> User:
     """Archive a user (or service account) with every token and credential it holds, and
     drop its group memberships. Call inside a store transaction."""
     for token in tx.find("tokens", "user", user.id):
-        tx.put("tokens", token.id, replace(token, is_active=False, is_archived=True))
+        tx.put("tokens", token.id, evolve(token, is_active=False, is_archived=True))
     for credential in tx.find("credentials", "user", user.id):
         tx.put("credentials", credential.uuid,
-               replace(credential, is_active=False, is_archived=True))
+               evolve(credential, is_active=False, is_archived=True))
     for membership in tx.find("group_members", "user", user.id):
         tx.delete("group_members", membership.id)
-    user = replace(user, is_active=False, is_archived=True)
+    user = evolve(user, is_active=False, is_archived=True)
     tx.put("users", user.id, user)
     return user
 

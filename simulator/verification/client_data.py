@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from base64 import urlsafe_b64encode
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from simulator.encoding import loads_json
 from simulator.errors import (
     CHALLENGE_MISMATCH,
     CROSS_ORIGIN,
@@ -17,8 +17,6 @@ from simulator.errors import (
 
 from ._codec import INVALID_CREDENTIAL_INFO, CodecError, b64_bytes, fail
 from .policy import VerificationPolicy
-
-_loads = json.JSONDecoder().decode
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +29,7 @@ def decode_client_data(b64: Any, policy: VerificationPolicy | None = None) -> Cl
     """base64url -> bytes -> UTF-8 JSON object; 400 ``invalid clientData`` otherwise."""
     try:
         raw = b64_bytes(b64)
-        fields = _loads(raw.decode("utf-8"))
+        fields = loads_json(raw.decode("utf-8"))
     except (CodecError, UnicodeDecodeError, ValueError, RecursionError):
         return _undecodable(policy)
     if type(fields) is not dict:

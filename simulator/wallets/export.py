@@ -23,7 +23,6 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -32,6 +31,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from simulator import errors
+from simulator.models import evolve
 from simulator.services.core import Core
 from simulator.wallets import signers
 from simulator.wallets.models import Key
@@ -99,7 +99,7 @@ def export_key(core: Core, key: Key, body: Mapping[str, Any]) -> dict[str, Any]:
         shares.append({"signerId": base64.b64encode(signer.id.encode()).decode(),
                        "encryptedKeyShare": sealed_share})
     with core.store.transaction() as tx:
-        tx.put("wallet_keys", key.id, replace(tx.get("wallet_keys", key.id), exported=True,
+        tx.put("wallet_keys", key.id, evolve(tx.get("wallet_keys", key.id), exported=True,
                                               date_exported=core.now()))
     return {"publicKey": key.public_key, "minSigners": signers.threshold(core),
             "protocol": scheme.get("protocol", "CGGMP21"), "curve": key.curve,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -23,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 
 from simulator import errors
 from simulator.clock import iso8601
-from simulator.models import END_USER, Application, User
+from simulator.models import END_USER, Application, User, evolve
 from simulator.services.core import Core
 from simulator.services.identity import Caller
 from simulator.wallets import chains, signers
@@ -231,7 +230,7 @@ def delegate(core: Core, caller: Caller, key: Key, user_id: str) -> Key:
         if not current.delay_delegation:
             raise errors.bad_request(
                 "only wallets created with delayDelegation: true can be delegated")
-        updated = replace(current, owner_id=target.id)
+        updated = evolve(current, owner_id=target.id)
         tx.put(KEYS, key.id, updated)
     return updated
 

@@ -18,10 +18,10 @@ which exceeds every 256-bit seed.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from typing import Any, TypeVar
 
 from simulator.errors import ApiError
+from simulator.models import evolve
 from simulator.services.core import Core
 from simulator.wallets.chains import N as SECP256K1_ORDER
 from simulator.wallets.models import SECP256K1, KeyShare, Signer
@@ -110,7 +110,7 @@ def set_signer_available(core: Core, signer_index: int, up: bool) -> dict[str, A
     if signer_index not in current:
         raise ApiError(404, "signer not found", details={"signerIndex": signer_index,
                                                          "signers": sorted(current)})
-    core.store.put("signers", str(signer_index), replace(current[signer_index], available=bool(up)))
+    core.store.put("signers", str(signer_index), evolve(current[signer_index], available=bool(up)))
     return signer_status(core)
 
 
