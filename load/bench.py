@@ -260,7 +260,8 @@ def p3(tmp: Path, quick: bool, generators: int) -> dict[str, Any]:
         "2 workers, SQLite": ["--workers", "2", "--store", f"sqlite:///{state / 'p3-two.sqlite'}"],
     }
     servers: dict[str, tuple[subprocess.Popen, int, Callable]] = {}
-    cpu: dict[str, list[float | None]] = {"server (1 worker, in-memory)": [], "generator": []}
+    cpu: dict[str, list[float | None]] = {"server (1 worker, in-memory)": [],
+                                          "server (1 worker, SQLite)": [], "generator": []}
     try:
         for name, extra in setups.items():
             proc, boot, port = start_sim(tmp, "p3-" + name.split(",")[0].replace(" ", ""), extra)
@@ -276,8 +277,8 @@ def p3(tmp: Path, quick: bool, generators: int) -> dict[str, Any]:
                 r = run_flows(port, factory, generators, seconds)
                 errors += int(r["errors"])
                 results[name].append(r["flows_s"])
-                if name == "1 worker, in-memory":  # one process: its CPU is the server's
-                    cpu["server (1 worker, in-memory)"].append(
+                if name.startswith("1 worker"):  # one process: its CPU is the server's
+                    cpu[f"server ({name})"].append(
                         _cpu_us(before, process_cpu(proc.pid), int(r["flows"])))
                     cpu["generator"].append(r["generator_cpu_s"] / max(int(r["flows"]), 1) * 1e6)
     finally:
@@ -287,12 +288,29 @@ def p3(tmp: Path, quick: bool, generators: int) -> dict[str, Any]:
     one = statistics.median(results["1 worker, in-memory"])
     one_sql = statistics.median(results["1 worker, SQLite"])
     two = statistics.median(results["2 workers, SQLite"])
+    cpu_us = {k: _median(v) for k, v in cpu.items()}
     return {"flows_s": {k: _spread(v) for k, v in results.items()},
             "one_worker_flows_s": round(one, 1),
             "scaling_2w_over_1w_sqlite": round(two / one_sql, 3),
+            "scaling_bound_here": scaling_bound(cpu_us["server (1 worker, SQLite)"],
+                                                cpu_us["generator"], os.cpu_count() or 1),
             "scaling_2w_sqlite_over_1w_memory": round(two / one, 3),
             "errors": errors, "generators": generators, "seconds_per_round": seconds,
-            "cpus": os.cpu_count(), "cpu_us_per_flow": {k: _median(v) for k, v in cpu.items()}}
+            "cpus": os.cpu_count(), "cpu_us_per_flow": cpu_us}
+
+
+def scaling_bound(server_us: float | None, generator_us: float | None, cpus: int) -> float | None:
+    """The best 2-workers ÷ 1-worker ratio this machine allows when the generator runs on it.
+
+    A flow costs the server ``s`` and the generator ``g`` CPU-µs. One worker is bound by its
+    core: ≤ 1/s flows per µs (or by all cores, cpus/(s+g)). Two workers are bound by 2/s and by
+    cpus/(s+g). On 2 cores that is 2s/(s+g): the generator's share is taken from the server.
+    """
+    if not server_us or not generator_us:
+        return None
+    one = min(1 / server_us, cpus / (server_us + generator_us))
+    two = min(2 / server_us, cpus / (server_us + generator_us))
+    return round(two / one, 3)
 
 
 # -- P4 ----------------------------------------------------------------------------------------
@@ -402,15 +420,19 @@ def markdown(report: dict[str, Any]) -> str:
                 f"- **2 workers ÷ 1 worker (SQLite both): {r['scaling_2w_over_1w_sqlite']}** "
                 "(target ≥ 1.7); "
                 f"2 workers SQLite ÷ 1 worker in-memory: {r['scaling_2w_sqlite_over_1w_memory']}",
+                f"- best ratio this machine allows with the generator on it: "
+                f"{r.get('scaling_bound_here')} (2s/(s+g) on 2 cores, s and g the server's and "
+                "the generator's CPU per flow, 1 worker SQLite)",
                 f"- generator: {r['generators']} processes; machine CPUs: {r['cpus']}; "
                 f"failed flows: {r['errors']}"]
         c = r.get("cpu_us_per_flow") or {}
         server_us = c.get("server (1 worker, in-memory)")
         if server_us:
-            out.append(f"- CPU µs per flow (1 worker, in-memory): server {server_us} "
-                       f"(so one fully busy core would serve ≈ {1e6 / server_us:.0f} flows/s), "
-                       f"generator {c['generator']}: on a machine whose cores the generator "
-                       "shares, it takes that CPU from the server")
+            out.append(f"- CPU µs per flow: server {server_us} in memory (so one fully busy "
+                       f"core would serve ≈ {1e6 / server_us:.0f} flows/s), "
+                       f"{c.get('server (1 worker, SQLite)')} on SQLite; generator "
+                       f"{c['generator']}: on a machine whose cores the generator shares, it "
+                       "takes that CPU from the server")
         out.append("")
     if "P4" in report:
         r = report["P4"]
