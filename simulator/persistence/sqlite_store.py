@@ -192,23 +192,32 @@ class SqliteStore(CoreMetaRestore):
                 out.append((table, name, dumps_value(indexed), key))
         return out
 
-    def _write(self, conn: sqlite3.Connection, table: str, key: str, value: Any) -> None:
+    def _encode(self, table: str, key: str, value: Any) -> tuple[str, list[Any] | None]:
+        """The row's JSON and its index rows (None: the table declares no index)."""
+        indexed = bool(self._indexes.get(table))
+        return dumps_value(value), self._index_rows(table, key, value) if indexed else None
+
+    def _write(self, conn: sqlite3.Connection, table: str, key: str, value: Any,
+               encoded: tuple[str, list[Any] | None] | None = None) -> None:
+        data, index_rows = encoded or self._encode(table, key, value)
         version = secrets.randbits(62)
         conn.execute(
             "INSERT INTO entities (tbl, key, version, data) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (tbl, key)"
             " DO UPDATE SET version = excluded.version, data = excluded.data",
-            (table, key, version, dumps_value(value)))
-        if self._indexes.get(table):  # a table with no declared index has no idx rows
+            (table, key, version, data))
+        if index_rows is not None:  # a table with no declared index has no idx rows
             conn.execute("DELETE FROM idx WHERE tbl = ? AND key = ?", (table, key))
             conn.executemany(
                 "INSERT OR IGNORE INTO idx (tbl, name, value, key) VALUES (?, ?, ?, ?)",
-                self._index_rows(table, key, value))
+                index_rows)
         self._cache[(table, key)] = (version, value)
 
     def put(self, table: str, key: str, value: Any) -> None:
+        # Encode before taking the write lock: every other worker waits while it is held.
+        encoded = self._encode(table, key, value)
         with self.transaction():
-            self._write(self._conn(), table, key, value)
+            self._write(self._conn(), table, key, value, encoded)
 
     def delete(self, table: str, key: str) -> None:
         with self.transaction():
