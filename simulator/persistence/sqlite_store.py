@@ -27,10 +27,10 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from simulator.persistence._shared import CoreMetaRestore, declared_indexes
 from simulator.persistence.codec import dumps_value, loads_value
@@ -55,6 +55,7 @@ CREATE INDEX IF NOT EXISTS idx_by_key ON idx (tbl, key);
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 """
 
+_T = TypeVar("_T")
 _CORE_META = "core"
 _INDEX_SIGNATURE = "index_signature"
 
@@ -121,29 +122,13 @@ class SqliteStore(CoreMetaRestore):
         self._local.depth = 0
         conn.execute("COMMIT")
 
-    def _begin(self, conn: sqlite3.Connection) -> None:
+    def _retrying(self, attempt: Callable[[], _T]) -> _T:
+        """``attempt()``, retried while SQLite answers busy/locked, waiting 20 µs, doubling to
+        2 ms, for up to ``busy_timeout`` seconds."""
         delay, waited = 20e-6, 0.0
         while True:
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise
-                if waited >= self._busy_timeout:
-                    raise
-            time.sleep(delay)
-            waited += delay
-            delay = min(delay * 2, 2e-3)
-
-    def _read(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
-        """Rows of a read; WAL readers are not blocked by writers, but a reader may meet a
-        brief busy state (checkpoint, recovery), retried like a write lock."""
-        conn = self._conn()
-        delay, waited = 20e-6, 0.0
-        while True:
-            try:
-                return conn.execute(sql, params).fetchall()
+                return attempt()
             except sqlite3.OperationalError as exc:
                 if ("locked" not in str(exc) and "busy" not in str(exc)) \
                         or waited >= self._busy_timeout:
@@ -151,6 +136,15 @@ class SqliteStore(CoreMetaRestore):
             time.sleep(delay)
             waited += delay
             delay = min(delay * 2, 2e-3)
+
+    def _begin(self, conn: sqlite3.Connection) -> None:
+        self._retrying(lambda: conn.execute("BEGIN IMMEDIATE"))
+
+    def _read(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        """Rows of a read; WAL readers are not blocked by writers, but a reader may meet a
+        brief busy state (checkpoint, recovery), retried like a write lock."""
+        conn = self._conn()
+        return self._retrying(lambda: conn.execute(sql, params).fetchall())
 
     # -- reads ---------------------------------------------------------------------------
     def _decode(self, table: str, key: str, version: int, data: str) -> Any:
