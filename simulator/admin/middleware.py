@@ -165,33 +165,28 @@ class FaultsAndJournal:
 
     def _sink(self, scope: dict, request_body: bytes, status: int,
               response_headers: list[tuple[bytes, bytes]], response_body: bytes) -> None:
+        self._append(scope, request_body, status, response_headers, response_body,
+                     scope[_STARTED], None)
+
+    def _append(self, scope: dict, request_body: bytes, status: int | None,
+                response_headers: list[tuple[bytes, bytes]], response_body: bytes,
+                started: float, rule: FaultRule | None) -> None:
+        # Raw values only (epoch, bytes, header lists): formatting and masking happen when the
+        # journal is read, not on the request path.
         try:
             self.journal.record(
                 self.now(), scope["method"], scope["path"], scope.get("query_string", b""),
                 list(scope.get("headers", ())), request_body, status, response_headers,
-                response_body, round((time.perf_counter() - scope[_STARTED]) * 1000, 3), None)
+                response_body, round((time.perf_counter() - started) * 1000, 3),
+                None if rule is None else {"id": rule.id, "action": rule.action},
+            )
         except Exception:  # noqa: BLE001 - the journal must never break a request
             log.exception("could not record a journal entry")
 
     def _record(self, scope: dict, capture: _Capture, started: float,
                 rule: FaultRule | None) -> None:
-        # Raw values only (epoch, bytes, header lists): formatting and masking happen when the
-        # journal is read, not on the request path.
-        try:
-            chunks = capture.request_chunks
-            body = capture.chunks
-            self.journal.record(
-                self.now(),
-                scope["method"],
-                scope["path"],
-                scope.get("query_string", b""),
-                list(scope.get("headers", ())),
-                chunks[0] if len(chunks) == 1 else b"".join(chunks),
-                capture.status or None,  # None: the connection was dropped
-                capture.headers,
-                body[0] if len(body) == 1 else b"".join(body),
-                round((time.perf_counter() - started) * 1000, 3),
-                None if rule is None else {"id": rule.id, "action": rule.action},
-            )
-        except Exception:  # noqa: BLE001 - the journal must never break a request
-            log.exception("could not record a journal entry")
+        chunks, body = capture.request_chunks, capture.chunks
+        self._append(scope, chunks[0] if len(chunks) == 1 else b"".join(chunks),
+                     capture.status or None,  # None: the connection was dropped
+                     capture.headers, body[0] if len(body) == 1 else b"".join(body),
+                     started, rule)

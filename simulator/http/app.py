@@ -106,12 +106,23 @@ async def read_body(receive: Callable, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def json_payload(body: Any, headers: Iterable[tuple[bytes, bytes]] = ()
+                 ) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """Response headers (JSON type and length first) and the compact JSON bytes of ``body``."""
+    payload = compact_json(body).encode()  # == json.dumps(body, separators=(",", ":"))
+    return [*JSON_HEADERS, (b"content-length", str(len(payload)).encode()), *headers], payload
+
+
+async def send_response(send: Callable, status: int, headers: list[tuple[bytes, bytes]],
+                        payload: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
 async def send_json(send: Callable, status: int, body: Any,
                     headers: Iterable[tuple[bytes, bytes]] = ()) -> None:
-    payload = compact_json(body).encode()  # == json.dumps(body, separators=(",", ":"))
-    raw_headers = [*JSON_HEADERS, (b"content-length", str(len(payload)).encode()), *headers]
-    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    await send({"type": "http.response.body", "body": payload})
+    raw_headers, payload = json_payload(body, headers)
+    await send_response(send, status, raw_headers, payload)
 
 
 @dataclass
@@ -169,10 +180,8 @@ class Endpoint:
             headers += [(b"content-type", body.media_type.encode()),
                         (b"content-length", str(len(payload)).encode())]
         else:
-            payload = compact_json(body).encode()
-            headers = [*JSON_HEADERS, (b"content-length", str(len(payload)).encode()), *headers]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": payload})
+            headers, payload = json_payload(body, headers)
+        await send_response(send, status, headers, payload)
         sink = scope.get(EXCHANGE_SINK)
         if sink is not None:  # the journal, handed over by the control plane (admin/middleware)
             sink(scope, raw, status, headers, payload)
