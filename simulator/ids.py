@@ -36,7 +36,8 @@ class _UrandomPool:
 
     Every hot-path request mints ids and challenges; one ``getrandom`` call per ~100 of them
     instead of one each. The bytes are the same CSPRNG output, never handed out twice; a forked
-    child drops its parent's buffer so two processes never share bytes.
+    child drops its parent's buffer (``os.register_at_fork``: asking ``getpid`` on every take
+    was a system call per id) so two processes never share bytes.
     """
 
     _BLOCK = 4096
@@ -45,14 +46,16 @@ class _UrandomPool:
         self._lock = threading.Lock()
         self._buffer = b""
         self._offset = 0
-        self._pid = os.getpid()
+        os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        self._lock = threading.Lock()  # the parent may have held it while forking
+        self._buffer, self._offset = b"", 0
 
     def take(self, n: int) -> bytes:
         if n > self._BLOCK // 4:
             return os.urandom(n)
         with self._lock:
-            if self._pid != os.getpid():
-                self._pid, self._buffer, self._offset = os.getpid(), b"", 0
             end = self._offset + n
             if end > len(self._buffer):
                 self._buffer, self._offset, end = os.urandom(self._BLOCK), 0, n
