@@ -58,12 +58,21 @@ def mask_text(text: str) -> str:
     return _BEARER.sub("Bearer " + MASK, _JWT.sub(MASK, text))
 
 
+def _is_error_object(value: dict[str, Any]) -> bool:
+    # The error envelope's inner object ({id, status, message, code?}): its ``code`` names the
+    # error (``invalid_json``), it is not a credential code, so the journal shows it.
+    return (type(value.get("status")) is int and isinstance(value.get("message"), str)
+            and isinstance(value.get("code"), str))
+
+
 def mask_value(value: Any) -> Any:
     """A copy of a decoded JSON value with every secret field replaced by ``***``."""
     if isinstance(value, str):
         return mask_text(value)
     if isinstance(value, dict):
-        return {k: (MASK if v not in (None, "") and is_secret_field(str(k)) else mask_value(v))
+        shown = "code" if _is_error_object(value) else None
+        return {k: (MASK if k != shown and v not in (None, "") and is_secret_field(str(k))
+                    else mask_value(v))
                 for k, v in value.items()}
     if isinstance(value, list):
         return [mask_value(item) for item in value]

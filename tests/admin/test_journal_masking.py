@@ -111,3 +111,17 @@ def test_malformed_bodies_and_code_fields_are_masked(sim: Simulator) -> None:
     dump = json.dumps(sim.journal())
     assert [s for s in ("hunter2-hunter2", "form-secret-1", "ABCD-EFGH-2345") if s in dump] == []
     assert "username=bob" in dump  # only secrets are masked
+
+
+def test_error_codes_stay_readable_while_credential_codes_are_masked(sim: Simulator) -> None:
+    with sim.client() as http:
+        bad = http.post("/auth/login", content=b"{not json")
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_json"
+        http.post("/auth/login/code", json={"username": "a@b.c", "code": "SECRET-CODE-1"})
+    entries = sim.journal()
+    assert entries[0]["responseBody"]["error"]["code"] == "invalid_json"
+    assert "SECRET-CODE-1" not in json.dumps(entries)
+    assert entries[1]["requestBody"]["code"] == MASK
+    # an object that merely looks like an error does not unmask a code held as a number
+    assert mask_value({"status": 1, "message": "m", "code": 123456}) == {
+        "status": 1, "message": "m", "code": MASK}
