@@ -30,6 +30,7 @@ test: lint
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy simulator virtual_authenticators scenarios conformance load reports
 
 serve: $(STAMP)
 	$(BIN)/dfns-sim serve --bootstrap-out reports/bootstrap.json
@@ -39,7 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python -m load.bench_authenticators
 
 clean:
-	rm -rf $(VENV) reports/out .pytest_cache
+	rm -rf $(VENV) reports/out .pytest_cache .mypy_cache
 
 # -- persistence and hardening (docs/persistence-and-hardening.md) -------------------------
 .PHONY: fuzz races hardening-long

@@ -14,7 +14,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -161,13 +161,14 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         outcome = report.outcome
         message = ""
         if report.failed and report.longrepr is not None:
-            message = str(getattr(report.longrepr, "reprcrash", None) and
-                          report.longrepr.reprcrash.message or report.longrepr)[:600]
+            crash = getattr(report.longrepr, "reprcrash", None)
+            message = str(crash and crash.message or report.longrepr)[:600]
         if report.skipped and isinstance(report.longrepr, tuple):
             message = str(report.longrepr[2])
+        cells = cast(str, props["dfns_cells"])  # json.dumps(check.cells), set by the fixture
         config._dfns_results.append({  # type: ignore[attr-defined]
             "id": props["dfns_id"], "group": props["dfns_group"], "expect": props["dfns_expect"],
-            "rule": props["dfns_rule"], "cells": json.loads(props["dfns_cells"]),
+            "rule": props["dfns_rule"], "cells": json.loads(cells),
             "outcome": outcome, "message": message, "observed": props.get("dfns_observed", ""),
             "duration": report.duration})
         progress = config._dfns_progress  # type: ignore[attr-defined]

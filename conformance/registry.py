@@ -9,9 +9,9 @@ kind cells it exercises, and what it needs from the target (``sim``: simulator-o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 CHALLENGES = ("registration", "login", "user action", "credential", "recovery")
 KINDS = ("Fido2", "Key", "PasswordProtectedKey", "RecoveryKey")
@@ -45,6 +45,17 @@ GROUPS: dict[str, tuple[str, str]] = {
 }
 
 
+class CheckFn(Protocol):
+    """What a check runs: ``fn(ctx)`` -> a response (or raises).
+
+    A callback protocol rather than ``Callable[[Any], Any]``: the check tables bind loop values
+    with default arguments (``lambda ctx, k=kind: ...``), which mypy cannot infer against a
+    ``Callable`` context (python/mypy#12557, #15459) but checks fine against this protocol.
+    """
+
+    def __call__(self, ctx: Any, /) -> Any: ...
+
+
 @dataclass(frozen=True, kw_only=True)
 class Check:
     id: str
@@ -52,7 +63,7 @@ class Check:
     rule: str
     expect: str  # "P" or "F"
     section: str
-    fn: Callable[[Any], Any] = field(repr=False, compare=False)
+    fn: CheckFn = field(repr=False, compare=False)
     status: int | None = None
     message: str | None = None
     guards: tuple[str, ...] = ()
@@ -74,7 +85,7 @@ REGISTRY: dict[str, Check] = {}
 _counters: dict[str, int] = {}
 
 
-def add(group: str, subject: str, expect: str, rule: str, section: str, fn: Callable[[Any], Any],
+def add(group: str, subject: str, expect: str, rule: str, section: str, fn: CheckFn,
         *, status: int | None = None, message: str | None = None,
         guards: Iterable[str] = (), cells: Iterable[tuple[str, str]] = (),
         needs: Iterable[str] = (), routes: Iterable[tuple[str, str]] = (),

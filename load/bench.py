@@ -30,9 +30,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -53,7 +53,7 @@ def _wait(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
         try:
             httpx.get(url, timeout=1)
             return
@@ -63,7 +63,7 @@ def _wait(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
 
 
 def start_sim(
-    tmp: Path, name: str, extra: list[str] = ()
+    tmp: Path, name: str, extra: Sequence[str] = ()
 ) -> tuple[subprocess.Popen, dict[str, Any], int]:
     port = free_port()
     boot_file = tmp / f"{name}-bootstrap.json"
@@ -316,6 +316,7 @@ def scaling_bound(server_us: float | None, generator_us: float | None, cpus: int
 # -- P4 ----------------------------------------------------------------------------------------
 def p4(quick: bool) -> dict[str, Any]:
     from starlette.testclient import TestClient
+    from starlette.types import ASGIApp
 
     from simulator import Simulator
 
@@ -326,7 +327,8 @@ def p4(quick: bool) -> dict[str, Any]:
     body = json.dumps({"userActionPayload": "{}", "userActionHttpMethod": "POST",
                        "userActionHttpPath": "/auth/users", "userActionServerKind": "Api"}).encode()
     ours = sim.client()
-    theirs = TestClient(sim.app, base_url="http://testserver")
+    # Our ASGI callables annotate scope as dict; Starlette's type asks for any MutableMapping.
+    theirs = TestClient(cast("ASGIApp", sim.app), base_url="http://testserver")
 
     def call(client: Any) -> Callable[[], None]:
         def run() -> None:

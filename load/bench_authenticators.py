@@ -83,13 +83,13 @@ def cases() -> dict[str, tuple[Callable, Callable]]:
         lambda: sign_bytes(key, data),
     )
 
-    for alg, name in ((-7, "ES256"), (-8, "EdDSA"), (-257, "RS256")):
-        passkey = PasskeyAuthenticator(origin=ORIGIN, algorithms=(alg,), seed=4)
+    for cose_alg, name in ((-7, "ES256"), (-8, "EdDSA"), (-257, "RS256")):
+        passkey = PasskeyAuthenticator(origin=ORIGIN, algorithms=(cose_alg,), seed=4)
         created = passkey.create({
             "rp": {"id": RP_ID, "name": "Bench"},
             "user": {"id": b64url_encode(b"us-bench"), "name": "b", "displayName": "b"},
             "challenge": b64url_encode(b"x" * 32),
-            "pubKeyCredParams": [{"type": "public-key", "alg": alg}],
+            "pubKeyCredParams": [{"type": "public-key", "alg": cose_alg}],
         })
         options = {"rpId": RP_ID, "challenge": b64url_encode(b"y" * 32),
                    "allowCredentials": [{"type": "public-key", "id": created["id"]}]}

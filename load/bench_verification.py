@@ -70,7 +70,8 @@ def _fido2_case() -> tuple[Callable[[], Any], Callable[[], Any]]:
     private = ec.generate_private_key(ec.SECP256R1())
     pub = private.public_key()
     rp = RelyingParty(rp_id="app.example.com", origin="https://app.example.com")
-    ad = bytes(AuthenticatorData.create(rp.rp_id_hash, 0x05, 7))
+    flags = AuthenticatorData.FLAG.UP | AuthenticatorData.FLAG.UV  # 0x05
+    ad = bytes(AuthenticatorData.create(rp.rp_id_hash, flags, 7))
     cd = _client_data("webauthn.get")
     signed = ad + hashlib.sha256(cd).digest()
     sig = private.sign(signed, ec.ECDSA(hashes.SHA256()))

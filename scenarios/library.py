@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,8 +31,8 @@ SCENARIOS: dict[str, ScenarioInfo] = {}
 
 
 def scenario(name: str, summary: str, cells: list[tuple[str, str]], *,
-             routes: list[tuple[str, str]] = (),
-             needs_sim: bool = False) -> Any:  # type: ignore[assignment]
+             routes: Sequence[tuple[str, str]] = (),
+             needs_sim: bool = False) -> Any:
     def register(fn: Scenario) -> Scenario:
         SCENARIOS[name] = ScenarioInfo(name, fn, summary, tuple(cells), tuple(routes), needs_sim)
         return fn
@@ -73,19 +74,19 @@ for _kind in ("Fido2", "Key", "PasswordProtectedKey"):
           [("registration", "RecoveryKey"), ("registration", "Key")])
 def registration_with_recovery_key(stage: Stage) -> None:
     user = stage.registered_user("Key", recovery=True)
-    items = ok(user.api.request("GET", "/auth/credentials"))["items"]
+    items = ok(user.session.request("GET", "/auth/credentials"))["items"]
     stage.step("credentials now: " + ", ".join(sorted(c["kind"] for c in items)))
 
 
 def _create_credential(kind: str) -> Scenario:
     def run(stage: Stage) -> None:
         user = stage.registered_user("Key")
-        challenge = ok(user.api.request("POST", "/auth/credentials/init", {"kind": kind}))
+        challenge = ok(user.session.request("POST", "/auth/credentials/init", {"kind": kind}))
         stage.step(f"credential challenge for a new {kind}")
         new = stage.device(kind, user.username)
         body = {"challengeIdentifier": challenge["challengeIdentifier"],
                 "credentialName": f"my {kind}", **new.register(challenge)}
-        info = ok(user.api.signed("POST", "/auth/credentials", body))
+        info = ok(user.session.signed("POST", "/auth/credentials", body))
         new_uuid = info.get("credentialUuid") or info.get("uuid")
         stage.step(f"new {kind} attested; creation signed with the existing Key -> {new_uuid}")
     return run
@@ -99,8 +100,8 @@ for _kind in ("Fido2", "Key", "PasswordProtectedKey", "RecoveryKey"):
 def _create_credential_with_code(kind: str) -> Scenario:
     def run(stage: Stage) -> None:
         user = stage.registered_user("Key")
-        code = ok(user.api.signed("POST", "/auth/credentials/code",
-                                  {"expiration": stage.expiration()}))["code"]
+        code = ok(user.session.signed("POST", "/auth/credentials/code",
+                                      {"expiration": stage.expiration()}))["code"]
         stage.step("credential code created in App 1 (user action)")
         challenge = ok(stage.anon.request("POST", "/auth/credentials/code/init",
                                           {"code": code, "credentialKind": kind}, token=""))
@@ -124,9 +125,9 @@ for _kind in ("Fido2", "Key", "PasswordProtectedKey", "RecoveryKey"):
           [("registration", "Fido2"), ("user action", "Fido2")])
 def delegated_registration_and_login(stage: Stage) -> None:
     user = stage.registered_user("Fido2")
-    items = ok(user.api.request("GET", "/auth/credentials"))["items"]
+    items = ok(user.session.request("GET", "/auth/credentials"))["items"]
     stage.step(f"the delegated token reads the user's credentials ({len(items)})")
-    ok(user.api.signed("POST", "/auth/credentials/code", {"expiration": stage.expiration()}))
+    ok(user.session.signed("POST", "/auth/credentials/code", {"expiration": stage.expiration()}))
     stage.step("a write with the delegated token needs the user's own passkey signature")
 
 
@@ -155,14 +156,14 @@ def multi_device_faq(stage: Stage) -> None:
         "name": f"app-b-{user.user_id[-6:]}", "kind": "ClientSideApplication",
         "relyingPartyId": "b.example.com", "origin": "https://b.example.com"}))
     stage.step(f"App B created ({app_b.get('appId') or app_b.get('id')}) on rpId b.example.com")
-    challenge = ok(user.api.request("POST", "/auth/credentials/init", {"kind": "Fido2"}))
+    challenge = ok(user.session.request("POST", "/auth/credentials/init", {"kind": "Fido2"}))
     stage.step("server: credential challenge-1 with the delegated token")
     device_b = stage.device("Fido2", origin="https://b.example.com")
     on_b = dict(challenge, rp={"id": "b.example.com", "name": "App B"})
     body = {"challengeIdentifier": challenge["challengeIdentifier"], "credentialName": "device B",
             **device_b.register(on_b)}
     stage.step("device B creates Cred-B on its own rpId")
-    info = ok(user.api.signed("POST", "/auth/credentials", body))
+    info = ok(user.session.signed("POST", "/auth/credentials", body))
     new_uuid = info.get("credentialUuid") or info.get("uuid")
     stage.step(f"device A signs the user action (challenge-2) with Cred-A; Cred-B -> {new_uuid}")
     app_b_id = app_b.get("appId") or app_b.get("id")
@@ -200,13 +201,13 @@ def _recovery(delegated: bool, new_kind: str = "Key") -> Scenario:
         stage.step(f"new {new_kind} + RecoveryKey signed by the old RecoveryKey; recovery complete")
         if new_kind == "PasswordProtectedKey" and stage.sim is None:
             return
-        code = None
+        login_code = None
         if new_kind == "PasswordProtectedKey":
             ok(stage.anon.request("POST", "/auth/login/code",
                                   {"username": user.username, "orgId": stage.org_id}, token=""))
-            code = stage.last_code(user.username)
+            login_code = stage.last_code(user.username)
         login(stage.anon, org_id=stage.org_id, username=user.username, device=new_device,
-              login_code=code)
+              login_code=login_code)
         stage.step(f"login with the new {new_kind} works")
     return run
 
@@ -298,14 +299,14 @@ def signature_for_unintegrated_chain(stage: Stage) -> None:
     ok(stage.sa.signed("POST", "/permissions/assignments",
                        {"permissionId": admin_perm, "identityId": user.user_id}))
     stage.step("the user is allowed to create wallets")
-    wallet = ok(user.api.signed("POST", "/wallets", {"network": "KeyECDSA", "name": "raw"}))
+    wallet = ok(user.session.signed("POST", "/wallets", {"network": "KeyECDSA", "name": "raw"}))
     stage.step(f"KeyECDSA wallet {wallet['id']} (secp256k1, chain-agnostic)")
     # A made-up chain: canonical JSON of the transaction, SHA-256 is the signing digest.
     tx = {"chain": "example-chain-1", "from": "me", "to": "you", "amount": "42", "nonce": 7}
     digest = hashlib.sha256(json.dumps(tx, sort_keys=True, separators=(",", ":")).encode()).digest()
     stage.step(f"client formats the transaction and hashes it: 0x{digest.hex()[:16]}…")
-    sig = ok(user.api.signed("POST", f"/wallets/{wallet['id']}/signatures",
-                             {"kind": "Hash", "hash": "0x" + digest.hex()}))
+    sig = ok(user.session.signed("POST", f"/wallets/{wallet['id']}/signatures",
+                                 {"kind": "Hash", "hash": "0x" + digest.hex()}))
     stage.step(f"the API signs the hash (status {sig['status']}), "
                "the passkey signs the user action")
     r, s = int(sig["signature"]["r"], 16), int(sig["signature"]["s"], 16)

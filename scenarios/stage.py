@@ -33,6 +33,13 @@ class User:
     api: DfnsApi | None = None
     recovery: Any = None
 
+    @property
+    def session(self) -> DfnsApi:
+        """The client of the current session (``Stage.delegated_login`` sets it)."""
+        if self.api is None:
+            raise RuntimeError(f"{self.username} has no session: log in first")
+        return self.api
+
 
 @dataclass
 class Stage:

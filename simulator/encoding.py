@@ -28,7 +28,11 @@ def _unencodable(value: Any) -> Any:
 
 
 try:
-    from json.encoder import c_make_encoder, encode_basestring_ascii
+    # typeshed's json.encoder stub omits the C accelerator (CPython defines it there).
+    from json.encoder import (  # type: ignore[attr-defined]
+        c_make_encoder,
+        encode_basestring_ascii,
+    )
 except ImportError:  # pragma: no cover - CPython always has the C accelerator
     c_make_encoder = None
 
@@ -49,7 +53,8 @@ else:  # pragma: no cover
         return _ENCODER.encode(value)
 
 
-_SCAN = json.JSONDecoder().scan_once
+# typeshed's JSONDecoder stub omits scan_once (set in JSONDecoder.__init__).
+_SCAN = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 def loads_json(data: str | bytes) -> Any:

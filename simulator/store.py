@@ -32,6 +32,13 @@ class Store(Tables, Protocol):
     def clear(self) -> None: ...
 
 
+class SnapshotStore(Store, Protocol):
+    """A store that can hand over and take back its whole state (``Control.reset``)."""
+
+    def dump(self) -> dict[str, dict[str, Any]]: ...
+    def load(self, tables: dict[str, dict[str, Any]]) -> None: ...
+
+
 class _Transaction:
     """``with store.transaction() as tx:`` for :class:`InMemoryStore`: holds its lock.
 

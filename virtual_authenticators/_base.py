@@ -220,8 +220,8 @@ def sign_bytes(key: PrivateKey, data: bytes, *, deterministic: bool = False) -> 
 
 
 def public_key_pem(key: PrivateKey | PublicKey) -> str:
-    public = key.public_key() if hasattr(key, "private_bytes") else key
-    return public.public_bytes(  # type: ignore[union-attr]
+    public = key.public_key() if isinstance(key, PrivateKey) else key
+    return public.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     ).decode("ascii")
 

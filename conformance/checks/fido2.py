@@ -324,37 +324,37 @@ ASSERTION_STRUCTURE = [
      E.INVALID_CREDENTIAL, _set(("kind",), "Key"), ("credential.allowed",)),
 ]
 
-for _context, _present in ASSERTION_CONTEXTS.items():
+for _context, _answer in ASSERTION_CONTEXTS.items():
     _subject = "LOGIN-F2" if _context == "login" else "ACT-F2"
     for fault, group, rule, status, message, guards in GET_FAULTS:
         add(group, _subject, "F", f"{rule} ({fault.value})", "WebAuthn §7.2; credentials.md §8.2",
-            lambda ctx, p=_present, f=fault: (lambda a: p(ctx, a, _faulty_signer(a, f)))(
+            lambda ctx, p=_answer, f=fault: (lambda a: p(ctx, a, _faulty_signer(a, f)))(
                 ctx.user("Fido2")),
             status=status, message=message, guards=guards, cells=[(_context, "Fido2")])
     add("F2-AUTHDATA", _subject, "F", "signCount must increase when stored and new are non-zero",
-        "WebAuthn §7.2 step 21", lambda ctx, p=_present: _counter_replay(ctx, p), status=401,
+        "WebAuthn §7.2 step 21", lambda ctx, p=_answer: _counter_replay(ctx, p), status=401,
         message=E.SIGN_COUNT, guards=("fido2.assertion.sign_count",), cells=[(_context, "Fido2")])
     add("F2-ASTRUCT", _subject, "F", "userHandle, if present, must be the user's id",
         "WebAuthn §7.2 step 6",
-        lambda ctx, p=_present: (lambda a: p(ctx, a, _user_handle("us-someone-else")(a)))(
+        lambda ctx, p=_answer: (lambda a: p(ctx, a, _user_handle("us-someone-else")(a)))(
             ctx.user("Fido2")),
         status=401, guards=("fido2.assertion.user_handle",), cells=[(_context, "Fido2")])
     for rule, status, message, mutate, guards in ASSERTION_STRUCTURE:
         add("F2-ASTRUCT", _subject, "F", rule, "credentials.md §8.2",
-            lambda ctx, p=_present, m=mutate: (lambda a: p(ctx, a, _assertion_mutation(m)(a)))(
+            lambda ctx, p=_answer, m=mutate: (lambda a: p(ctx, a, _assertion_mutation(m)(a)))(
                 ctx.user("Fido2")),
             status=status, message=message, cells=[(_context, "Fido2")], guards=guards)
     for alg, name in ALGS.items():
         add("F2-ALG", _subject, "P", f"an {name} passkey assertion verifies", "WebAuthn §7.2",
-            lambda ctx, p=_present, a=alg: (lambda actor: p(ctx, actor, actor.device.sign))(
+            lambda ctx, p=_answer, a=alg: (lambda actor: p(ctx, actor, actor.device.sign))(
                 ctx.user("Fido2", algorithms=(a,))),
             cells=[(_context, "Fido2")])
     add("F2-ACDATA", _subject, "P", "Android-style clientData challenge (C itself) is accepted",
-        "credentials.md §7", lambda ctx, p=_present: (lambda a: p(ctx, a, a.device.sign))(
+        "credentials.md §7", lambda ctx, p=_answer: (lambda a: p(ctx, a, a.device.sign))(
             ctx.user("Fido2", challenge_encoding="android")), cells=[(_context, "Fido2")])
     add("F2-AUTHDATA", _subject, "P", "an assertion without userHandle is accepted",
-        "WebAuthn §7.2", lambda ctx, p=_present: (lambda a: p(ctx, a, a.device.sign))(
+        "WebAuthn §7.2", lambda ctx, p=_answer: (lambda a: p(ctx, a, a.device.sign))(
             ctx.user("Fido2", include_user_handle=False)), cells=[(_context, "Fido2")])
     add("F2-AUTHDATA", _subject, "P", "a zero signCount authenticator (counter_mode none) works",
-        "WebAuthn §6.1.1", lambda ctx, p=_present: (lambda a: p(ctx, a, a.device.sign))(
+        "WebAuthn §6.1.1", lambda ctx, p=_answer: (lambda a: p(ctx, a, a.device.sign))(
             ctx.user("Fido2", counter_mode="zero")), cells=[(_context, "Fido2")])

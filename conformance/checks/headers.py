@@ -50,7 +50,7 @@ def _concrete(path: str) -> str:
 
 def _call(method: str, path: str, token: str | None) -> Any:
     def run(ctx: Any) -> Any:
-        body = {} if method in ("POST", "PUT") else None
+        body: dict[str, Any] | None = {} if method in ("POST", "PUT") else None
         return ctx.anon.request(method, _concrete(path), body, token=token or "")
     return run
 

@@ -204,6 +204,7 @@ for rule, fn in [("a PAT is created and authenticates reads", pat_create_and_use
                  ("a PAT's writes are signed with the PAT key", pat_write_signed_by_pat_key),
                  ("a re-activated PAT works again", pat_reactivated)]:
     add("SA", "PAT", "P", rule, "flows.md §10", fn, routes=PAT, cells=[("user action", "Key")])
+guards: tuple[str, ...]  # loop variable of the tables below (one guarded rule or several)
 for rule, status, message, fn, guards in [
     ("a deactivated PAT is 401", 401, E.NOT_AUTHORIZED, pat_deactivated, ("token.active",)),
     ("a deleted PAT is 401", 401, E.NOT_AUTHORIZED, pat_deleted, ("token.active",)),

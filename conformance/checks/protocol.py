@@ -142,18 +142,22 @@ UA_GUARDS: dict[Any, tuple[str, ...]] = {
     login_challenge_reused: ("challenge.single_use",),
 }
 
+# Loop variables shared by the tables of this module (their rows differ in these types).
+message: str | None
+guards: tuple[str, ...]
+
 for kind in SIGNERS:
     needs = ("sim",) if kind == "PasswordProtectedKey" else ()
-    for rule, status, message, fn in UA_TABLE:
-        cell = "login" if fn is login_challenge_reused else "user action"
+    for rule, status, message, ua_fn in UA_TABLE:
+        cell = "login" if ua_fn is login_challenge_reused else "user action"
         add("UA", f"UA-{ {'Key': 'KEY', 'Fido2': 'F2', 'PasswordProtectedKey': 'PPK'}[kind]}",
             "F", rule, "challenges.md §6-§7; errors.md §3.2",
-            lambda ctx, f=fn, k=kind: f(ctx, k), status=status, message=message,
-            guards=UA_GUARDS[fn], needs=needs if cell == "login" else (), cells=[(cell, kind)])
-    for rule, fn in [("a signed protected call succeeds once", ua_happy),
-                     ("a JSON-equal re-serialised payload is accepted", ua_json_equal)]:
+            lambda ctx, f=ua_fn, k=kind: f(ctx, k), status=status, message=message,
+            guards=UA_GUARDS[ua_fn], needs=needs if cell == "login" else (), cells=[(cell, kind)])
+    for rule, ua_fn in [("a signed protected call succeeds once", ua_happy),
+                        ("a JSON-equal re-serialised payload is accepted", ua_json_equal)]:
         add("UA", f"UA-{ {'Key': 'KEY', 'Fido2': 'F2', 'PasswordProtectedKey': 'PPK'}[kind]}",
-            "P", rule, "challenges.md §7", lambda ctx, f=fn, k=kind: f(ctx, k),
+            "P", rule, "challenges.md §7", lambda ctx, f=ua_fn, k=kind: f(ctx, k),
             cells=[("user action", kind)])
 
 # -- expiry (simulator clock) --------------------------------------------------------------
@@ -242,13 +246,13 @@ EXPIRY = [
     ("credential code", exp_credential_code, 403, E.INVALID_CODE, "credential", "Key",
      "code.expiry"),
 ]
-for what, fn, status, message, cell, kind, guard in EXPIRY:
+for what, exp_fn, status, message, cell, kind, guard in EXPIRY:
     add("EXP", "EXP", "F", f"an expired {what} is refused", "challenges.md §6",
-        lambda ctx, f=fn: f(ctx, True), status=status, message=message, needs=("sim",),
+        lambda ctx, f=exp_fn: f(ctx, True), status=status, message=message, needs=("sim",),
         guards=(guard,), cells=[(cell, kind)])
-    if fn is not exp_user_action:
+    if exp_fn is not exp_user_action:
         add("EXP", "EXP", "P", f"a {what} just before expiry still works", "challenges.md §6",
-            lambda ctx, f=fn: f(ctx, False), needs=("sim",), cells=[(cell, kind)])
+            lambda ctx, f=exp_fn: f(ctx, False), needs=("sim",), cells=[(cell, kind)])
 
 
 # -- credential codes ---------------------------------------------------------------------

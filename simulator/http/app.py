@@ -72,6 +72,16 @@ class Call:
             raise errors.unauthorized()
         return self.caller
 
+    def require_app(self) -> Application:
+        if self.app is None:  # pragma: no cover - every request resolves one (_application)
+            raise errors.unauthorized(errors.APP_INVALID)
+        return self.app
+
+    def require_temp(self) -> Challenge:
+        if self.temp is None:  # pragma: no cover - guaranteed by the route declaration (TEMP)
+            raise errors.unauthorized()
+        return self.temp
+
 
 def error_body(status: int, message: str, details: Mapping[str, Any] | None = None,
                code: str | None = None, error_id: str = "") -> dict[str, Any]:

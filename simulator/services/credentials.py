@@ -122,7 +122,10 @@ def complete_with_code(core: Core, body: Mapping[str, Any]) -> dict[str, Any]:
         raise ApiError(400, errors.USER_DEACTIVATED)
     if not user.is_active and core.config.policy.on("user.active"):
         raise ApiError(400, errors.USER_DEACTIVATED)
-    app = core.store.get("apps", challenge.app_id)
+    app: Application | None = core.store.get("apps", challenge.app_id)
+    # Every challenge names the app that issued it (new_challenge); apps are archived, never
+    # deleted (an org reset removes its challenges with them).
+    assert app is not None
     # Checked against App 2, the app of the code/init call that issued this challenge.
     return _create(core, challenge, user, body, [relying_party(app)])
 

@@ -114,8 +114,8 @@ def operations_of(core: Core, identity_id: str) -> frozenset[str]:
 
 def _operations_of(core: Core, identity_id: str) -> frozenset[str]:
     ops: set[str] = set()
-    for permission in inherited_permissions(core, identity_id):
-        ops.update(permission.operations)
+    for inherited in inherited_permissions(core, identity_id):
+        ops.update(inherited.operations)
     for assignment in core.store.find("assignments", "identity", identity_id):
         if assignment.is_archived:
             continue

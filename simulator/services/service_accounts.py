@@ -90,7 +90,9 @@ def _covered(ops: frozenset[str], operation: str) -> bool:
     if permissions.allows(ops, operation):
         return True
     aliases = permissions.SDK_ALIASES.get(operation)
-    return bool(aliases) and all(permissions.allows(ops, a) for a in aliases)
+    if not aliases:
+        return False
+    return all(permissions.allows(ops, a) for a in aliases)
 
 
 def require_within(core: Core, caller: Caller, operations: Iterable[str]) -> None:

@@ -88,7 +88,8 @@ def verify_key_attestation(
         fail(400, INVALID_ATTESTATION)
     if type(att) is not dict:
         fail(400, INVALID_ATTESTATION)
-    pem = att.get("publicKey")
+    # Any JSON value: load_public_key_pem rejects a non-PEM (unless that rule is switched off).
+    pem: Any = att.get("publicKey")
     public_key = load_public_key_pem(pem, policy=policy)
     algorithm = _algorithm(att.get("algorithm"), policy)
     try:

@@ -24,7 +24,7 @@ routes = RouteTable("User action signing")
               ))
 def action_init(call: Call) -> Any:
     """Create user action challenge."""
-    return actions.init(call.core, call.app, call.require_caller(), call.body)
+    return actions.init(call.core, call.require_app(), call.require_caller(), call.body)
 
 
 @routes.route("POST", "/auth/action", caller=AUTH, app_only=True, operations=("Auth:Action:Sign",),
@@ -32,4 +32,4 @@ def action_init(call: Call) -> Any:
                        optional={"secondFactor": ASSERTION}))
 def action_sign(call: Call) -> Any:
     """Create user action signature."""
-    return actions.sign(call.core, call.app, call.require_caller(), call.body)
+    return actions.sign(call.core, call.require_app(), call.require_caller(), call.body)

@@ -25,14 +25,15 @@ CREATE_BODY = Obj(
               body=Obj(required={"kind": KIND}, aliases={"credentialKind": "kind"}))
 def credential_init(call: Call) -> Any:
     """Create credential challenge."""
-    return credentials.init(call.core, call.app, call.require_caller(), kind=call.body["kind"])
+    return credentials.init(call.core, call.require_app(), call.require_caller(),
+                            kind=call.body["kind"])
 
 
 @routes.route("POST", "/auth/credentials", caller=AUTH, app_only=True, user_action=True,
               operations=("Auth:Creds:Create",), body=CREATE_BODY)
 def credential_create(call: Call) -> Any:
     """Create credential."""
-    return credentials.complete(call.core, call.app, call.require_caller(), call.body)
+    return credentials.complete(call.core, call.require_app(), call.require_caller(), call.body)
 
 
 @routes.route("POST", "/auth/credentials/code", caller=AUTH, app_only=True, user_action=True,
@@ -50,7 +51,7 @@ def credential_code(call: Call) -> Any:
                        aliases={"kind": "credentialKind"}))
 def credential_code_init(call: Call) -> Any:
     """Create credential challenge with code."""
-    return credentials.init_with_code(call.core, call.app, code=call.body["code"],
+    return credentials.init_with_code(call.core, call.require_app(), code=call.body["code"],
                                       kind=call.body["credentialKind"])
 
 

@@ -18,8 +18,8 @@ routes = RouteTable("Login")
                        optional={**ORG, "loginCode": Str(max_length=100)}))
 def login_init(call: Call) -> Any:
     """Create login challenge."""
-    return login.init(call.core, call.app, org_id=_org(call), username=call.body["username"],
-                      login_code=call.body.get("loginCode"))
+    return login.init(call.core, call.require_app(), org_id=_org(call),
+                      username=call.body["username"], login_code=call.body.get("loginCode"))
 
 
 @routes.route("POST", "/auth/login", caller=NONE, operations=("Auth:Users:Read",),
@@ -27,7 +27,7 @@ def login_init(call: Call) -> Any:
                        optional={"secondFactor": ASSERTION}))
 def login_complete(call: Call) -> Any:
     """Complete user login."""
-    return login.complete(call.core, call.app, call.body)
+    return login.complete(call.core, call.require_app(), call.body)
 
 
 @routes.route("POST", "/auth/login/code", caller=NONE, operations=("Auth:Users:Read",),
@@ -42,7 +42,7 @@ def login_code(call: Call) -> Any:
               sa_operation="Auth:Login:Delegated", body=Obj(required={"username": NAME}))
 def login_delegated(call: Call) -> Any:
     """Delegated login."""
-    return login.delegated(call.core, call.app, sa=call.require_caller(),
+    return login.delegated(call.core, call.require_app(), sa=call.require_caller(),
                            username=call.body["username"])
 
 

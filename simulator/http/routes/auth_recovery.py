@@ -33,8 +33,8 @@ def send_recovery_code(call: Call) -> Any:
                        optional=ORG))
 def recovery_init(call: Call) -> Any:
     """Create recovery challenge."""
-    return recovery.init(call.core, call.app, org_id=_org(call), username=call.body["username"],
-                         code=call.body["verificationCode"],
+    return recovery.init(call.core, call.require_app(), org_id=_org(call),
+                         username=call.body["username"], code=call.body["verificationCode"],
                          credential_id=call.body["credentialId"])
 
 
@@ -44,7 +44,7 @@ def recovery_init(call: Call) -> Any:
               body=Obj(required={"username": NAME, "credentialId": ID}))
 def recovery_delegated(call: Call) -> Any:
     """Create delegated recovery challenge."""
-    return recovery.delegated(call.core, call.app, sa_user=call.require_caller().user,
+    return recovery.delegated(call.core, call.require_app(), sa_user=call.require_caller().user,
                               username=call.body["username"],
                               credential_id=call.body["credentialId"])
 
@@ -57,4 +57,5 @@ def recover_user(call: Call) -> Any:
     """Recover user."""
     # The recovery signature covers newCredentials exactly as sent (not as the schema
     # normalised it), so the service compares against the raw JSON.
-    return recovery.complete(call.core, call.app, call.temp, json.loads(call.raw_body))
+    return recovery.complete(call.core, call.require_app(), call.require_temp(),
+                             json.loads(call.raw_body))

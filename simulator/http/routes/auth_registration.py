@@ -33,15 +33,15 @@ def _org(call: Call) -> str:
               body=Obj(required={"username": NAME, "registrationCode": ID}, optional=ORG))
 def registration_init(call: Call) -> Any:
     """Create registration challenge."""
-    return registration.init(call.core, call.app, org_id=_org(call), username=call.body["username"],
-                              code=call.body["registrationCode"])
+    return registration.init(call.core, call.require_app(), org_id=_org(call),
+                             username=call.body["username"], code=call.body["registrationCode"])
 
 
 @routes.route("POST", "/auth/registration", caller=TEMP, operations=("Auth:Users:Create",),
               body=REGISTRATION_BODY)
 def registration_complete(call: Call) -> Any:
     """Complete user registration."""
-    return registration.complete(call.core, call.app, call.temp, call.body)
+    return registration.complete(call.core, call.require_app(), call.require_temp(), call.body)
 
 
 @routes.route("POST", "/auth/registration/enduser", caller=TEMP,
@@ -52,7 +52,8 @@ def registration_complete(call: Call) -> Any:
                        optional=REGISTRATION_BODY.optional))
 def registration_enduser(call: Call) -> Any:
     """Complete end-user registration with wallets."""
-    return registration.complete(call.core, call.app, call.temp, call.body, end_user=True)
+    return registration.complete(call.core, call.require_app(), call.require_temp(), call.body,
+                                 end_user=True)
 
 
 @routes.route("PUT", "/auth/registration/code", caller=NONE, operations=("Auth:Users:Create",),
@@ -67,7 +68,7 @@ def resend_registration_code(call: Call) -> Any:
 
 def _delegated(call: Call, restart: bool) -> Any:
     caller = call.require_caller()
-    return registration.delegated(call.core, call.app, sa_user=caller.user,
+    return registration.delegated(call.core, call.require_app(), sa_user=caller.user,
                                   email=call.body["email"],
                                   kind=call.body["kind"], external_id=call.body.get("externalId"),
                                   restart=restart)

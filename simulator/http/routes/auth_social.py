@@ -24,7 +24,8 @@ CODE_BODY = Obj(required={"code": TOKEN, "state": TOKEN})
               body=ID_TOKEN_BODY)
 def social_registration(call: Call) -> Any:
     """Social registration."""
-    return social.register(call.core, call.app, org_id=_org(call), id_token=call.body["idToken"])
+    return social.register(call.core, call.require_app(), org_id=_org(call),
+                           id_token=call.body["idToken"])
 
 
 @routes.route("POST", "/auth/login/social", caller=NONE,
@@ -32,7 +33,8 @@ def social_registration(call: Call) -> Any:
               body=ID_TOKEN_BODY)
 def social_login(call: Call) -> Any:
     """Social login."""
-    return social.login(call.core, call.app, org_id=_org(call), id_token=call.body["idToken"])
+    return social.login(call.core, call.require_app(), org_id=_org(call),
+                        id_token=call.body["idToken"])
 
 
 @routes.route("POST", "/auth/login/oidc/init", caller=NONE, operations=("Auth:Users:Read",),
@@ -50,14 +52,15 @@ def oidc_init(call: Call) -> Any:
               body=CODE_BODY)
 def oidc_login(call: Call) -> Any:
     """Complete OIDC login."""
-    return social.oidc_login(call.core, call.app, code=call.body["code"], state=call.body["state"])
+    return social.oidc_login(call.core, call.require_app(), code=call.body["code"],
+                             state=call.body["state"])
 
 
 @routes.route("POST", "/auth/login/oidc/credentials", caller=AUTH, app_only=True,
               operations=("Auth:Creds:Create",), body=CREATE_BODY)
 def oidc_credential(call: Call) -> Any:
     """Create the first credential of an OIDC user."""
-    return social.oidc_credential(call.core, call.app, call.require_caller(), call.body)
+    return social.oidc_credential(call.core, call.require_app(), call.require_caller(), call.body)
 
 
 @routes.route("POST", "/auth/login/sso/init", caller=NONE, operations=("Auth:Users:Read",),
@@ -74,6 +77,6 @@ def sso_init(call: Call) -> Any:
               body=CODE_BODY)
 def sso_login(call: Call) -> Any:
     """Complete SSO login."""
-    _, result = social.finish(call.core, call.app, flow="sso", code=call.body["code"],
+    _, result = social.finish(call.core, call.require_app(), flow="sso", code=call.body["code"],
                               state=call.body["state"])
     return result
