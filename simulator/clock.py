@@ -8,16 +8,25 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
+from typing import Any
 
 
 class Clock:
-    """Wall clock with an optional frozen instant and an offset, both settable at run time."""
+    """Wall clock with an optional frozen instant and an offset, both settable at run time.
+
+    ``changing`` wraps every change: by default nothing; when several processes share one
+    store (``serve --workers``), :class:`simulator.admin.shared.SharedControl` installs one that
+    applies the shared state first and publishes the result, so every process agrees.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._frozen: float | None = None
         self._offset = 0.0
+        self.changing: Callable[[], AbstractContextManager[Any]] = nullcontext
 
     def now(self) -> float:
         frozen = self._frozen
@@ -26,24 +35,24 @@ class Clock:
         return time.time() + self._offset
 
     def freeze(self, at: float | None = None) -> None:
-        with self._lock:
+        with self.changing(), self._lock:
             self._frozen = self.now() if at is None else float(at)
 
     def unfreeze(self) -> None:
-        with self._lock:
+        with self.changing(), self._lock:
             if self._frozen is not None:
                 self._offset = self._frozen - time.time()
             self._frozen = None
 
     def set(self, at: float) -> None:
-        with self._lock:
+        with self.changing(), self._lock:
             if self._frozen is not None:
                 self._frozen = float(at)
             else:
                 self._offset = float(at) - time.time()
 
     def advance(self, seconds: float) -> None:
-        with self._lock:
+        with self.changing(), self._lock:
             if self._frozen is not None:
                 self._frozen += float(seconds)
             else:
@@ -52,6 +61,18 @@ class Clock:
     @property
     def is_frozen(self) -> bool:
         return self._frozen is not None
+
+    def state(self) -> dict[str, float | None]:
+        """What another process needs to read the same time: the frozen instant or the offset
+        from its own wall clock."""
+        return {"frozen": self._frozen, "offset": self._offset}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        raw = state.get("frozen")
+        frozen = None if raw is None else float(raw)
+        offset = float(state.get("offset") or 0.0)  # both read first: all or nothing
+        with self._lock:
+            self._frozen, self._offset = frozen, offset
 
     def iso(self, at: float | None = None) -> str:
         return iso8601(self.now() if at is None else at)

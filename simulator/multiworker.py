@@ -5,7 +5,9 @@ secret and the bootstrap identity — the store's ``meta`` table keeps them — 
 bootstrap file. uvicorn then spawns N workers; each calls :func:`create_app`, which builds its
 own ``Simulator(store=<same store>)`` and so reads the same org, secret and bootstrap back. Every
 single-use rule holds across workers because the store's ``transaction()`` is atomic across
-processes (SQLite ``BEGIN IMMEDIATE``; Redis ``WATCH``/``MULTI``).
+processes (SQLite ``BEGIN IMMEDIATE``; Redis: one lock, then ``MULTI``/``EXEC``). The simulated
+clock and the faults are shared through the store too (:mod:`simulator.admin.shared`); the
+request journal is per worker.
 
 Store URLs: ``sqlite:///path/to/state.sqlite`` (one machine, WAL) or ``redis://host:port/db``
 (several machines: run ``dfns-sim serve --workers N --store redis://...`` on each host).
@@ -51,6 +53,7 @@ def create_app() -> Any:
         raise RuntimeError(f"{STORE_ENV} is not set: start workers with dfns-sim serve --workers N")
     sim = Simulator(store=open_store(url), **_settings())
     sim.bootstrap()  # restored from the store's meta table, never re-created
+    sim.control.share()  # one clock and one set of faults for all workers (admin/shared.py)
     return sim.app
 
 
@@ -81,6 +84,7 @@ def serve_workers(args: argparse.Namespace) -> int:
     boot["baseUrl"] = f"http://{args.host}:{args.port}"
     if args.bootstrap_out:
         Path(args.bootstrap_out).write_text(json.dumps(boot, indent=2))
+    parent.control.share(fresh=True)  # real time, no faults: nothing left from an earlier run
     close = getattr(parent.core.store, "close", None)
     if close is not None:
         close()

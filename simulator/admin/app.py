@@ -12,9 +12,11 @@ routes answer 404 like any unknown path.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -24,6 +26,7 @@ from simulator.admin.faults import FaultSpecError
 from simulator.admin.middleware import FaultsAndJournal
 from simulator.errors import ApiError
 from simulator.http.app import _error_id, error_body, read_body, send_json
+from simulator.transport import INPROCESS_EXTENSION
 
 log = logging.getLogger("dfns_sim.admin")
 
@@ -202,6 +205,9 @@ class SimulatorApp:
                                         self_recording=getattr(dfns_app, "table", frozenset()))
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> Any:
+        shared = self.control.shared
+        if shared is not None:  # serve --workers: clock and faults as the other workers see them
+            shared.sync()
         if scope["type"] == "http":
             path = scope.get("path", "")
             if path == PREFIX or path.startswith(PREFIX + "/"):
@@ -243,6 +249,14 @@ class SimulatorApp:
             query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
             result = await handler(AdminRequest(method, sub_path, query, body))
             status, payload = result if isinstance(result, tuple) else (200, result)
+            shared = self.control.shared
+            if shared is not None and method != "GET":
+                # Answer a change only once every other worker is due to re-read it, so the
+                # caller's next request sees it whichever worker takes it.
+                if INPROCESS_EXTENSION in (scope.get("extensions") or {}):
+                    time.sleep(shared.settle_seconds)  # the in-process door has no event loop
+                else:
+                    await asyncio.sleep(shared.settle_seconds)
             await send_json(send, status, payload)
         except ApiError as exc:
             headers = [(k.lower().encode(), v.encode()) for k, v in exc.headers.items()]

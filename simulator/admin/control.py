@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import importlib
 import time
-from typing import Any
+from typing import Any, cast
 
 from simulator.admin.faults import FaultRegistry
 from simulator.admin.journal import Journal
+from simulator.admin.shared import MetaStore, SharedControl
 from simulator.clock import iso8601, parse_iso8601
 from simulator.errors import ApiError
 from simulator.services.core import Core
+from simulator.store import SnapshotStore
 
 CLOCK_ACTIONS = ("freeze", "unfreeze", "set", "advance")
 MAX_CLOCK_STEP = 100 * 365 * 86400.0
@@ -51,6 +53,23 @@ class Control:
         self.faults = FaultRegistry(core.random.seed)
         self.journal = Journal(journal_size)
         self._baseline: dict[str, dict[str, Any]] | None = None
+        self.shared: SharedControl | None = None
+
+    def share(self, *, fresh: bool = False) -> SharedControl:
+        """Keep the clock and the faults in the store, shared with every process using it
+        (``serve --workers``); ``fresh`` replaces what an earlier run left there."""
+        if self.shared is None:
+            store = self.core.store
+            if not (callable(getattr(store, "read_meta", None))
+                    and callable(getattr(store, "write_meta", None))):
+                raise ControlError(501, "only a shared store (SQLite, Redis) can share the clock "
+                                        "and faults between processes")
+            self.shared = SharedControl(cast(MetaStore, store), self.core.clock, self.faults)
+        if fresh:
+            self.shared.publish_fresh()
+        else:
+            self.shared.sync()
+        return self.shared
 
     # -- baseline / reset ---------------------------------------------------------------
     def capture_baseline(self) -> None:
@@ -62,13 +81,15 @@ class Control:
         store = self.core.store
         if not callable(getattr(store, "dump", None)) or not callable(getattr(store, "load", None)):
             raise ControlError(501, "this state store cannot be reset (it has no dump/load)")
+        store = cast(SnapshotStore, store)  # dump and load: checked just above
         baseline = self._baseline or {}
         if org_id is None:
             store.load({name: dict(rows) for name, rows in baseline.items()})
-            self.faults.clear()
             self.journal.clear()
-            self.core.clock.unfreeze()
-            self.core.clock.set(time.time())
+            with self.core.clock.changing():  # one change for every process sharing the store
+                self.faults.clear()
+                self.core.clock.unfreeze()
+                self.core.clock.set(time.time())
             self.core.random.reseed(self.core.random.seed)
             self.faults.reseed(self.core.random.seed)
             return {"reset": "all"}

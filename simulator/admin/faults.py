@@ -13,6 +13,8 @@ import fnmatch
 import random
 import re
 import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -139,14 +141,42 @@ WIRE_NAMES = {"action": "action", "method": "method", "path": "path", "pathRegex
               "status": "status", "message": "message", "retryAfter": "retry_after"}
 
 
+def _rule_state(rule: FaultRule) -> dict[str, Any]:
+    """A rule as plain JSON (wire names, plus ``id`` and ``fired``), for :meth:`load_state`."""
+    view = rule.view()
+    return {"id": rule.id, "fired": rule.fired,
+            **{wire: view[wire] for wire in WIRE_NAMES}}
+
+
 class FaultRegistry:
-    """The rules of one simulator; thread-safe, seedable for reproducible probabilistic runs."""
+    """The rules of one simulator; thread-safe, seedable for reproducible probabilistic runs.
+
+    ``changing`` wraps every change (adding, removing, a rule firing): by default nothing;
+    with a store shared by several processes, :class:`simulator.admin.shared.SharedControl`
+    installs one that applies the shared rules first and publishes the result, so a rule added
+    on one worker applies on all and ``times`` counts firings across all of them.
+    """
 
     def __init__(self, seed: int | None = None) -> None:
         self._lock = threading.Lock()
         self._rules: list[FaultRule] = []
         self._counter = 0
         self._rng = random.Random(seed)
+        self.changing: Callable[[], AbstractContextManager[Any]] = nullcontext
+
+    def state(self) -> dict[str, Any]:
+        with self._lock:
+            return {"counter": self._counter, "rules": [_rule_state(r) for r in self._rules]}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        rules = []
+        for item in state.get("rules", ()):
+            options = {WIRE_NAMES[k]: v for k, v in item.items() if k in WIRE_NAMES}
+            rule = build_rule(str(item["id"]), **options)
+            rules.append(replace(rule, fired=int(item.get("fired", 0))))
+        with self._lock:
+            self._rules = rules
+            self._counter = int(state.get("counter", 0))
 
     def reseed(self, seed: int | None) -> None:
         with self._lock:
@@ -157,7 +187,7 @@ class FaultRegistry:
             latency_ms: float = 0.0, status: int | None = None, message: str | None = None,
             retry_after: int = 1) -> dict[str, Any]:
         """Schedule a fault; returns its view (with ``id`` for :meth:`remove`)."""
-        with self._lock:
+        with self.changing(), self._lock:
             self._counter += 1
             rule = build_rule(f"fault-{self._counter}", action=action, method=method, path=path,
                               path_regex=path_regex, probability=probability, times=times,
@@ -181,13 +211,13 @@ class FaultRegistry:
             return [rule.view() for rule in self._rules]
 
     def remove(self, rule_id: str) -> bool:
-        with self._lock:
+        with self.changing(), self._lock:
             before = len(self._rules)
             self._rules = [r for r in self._rules if r.id != rule_id]
             return len(self._rules) != before
 
     def clear(self) -> None:
-        with self._lock:
+        with self.changing(), self._lock:
             self._rules = []
 
     def __len__(self) -> int:
@@ -197,7 +227,11 @@ class FaultRegistry:
         """The first active rule matching this request that fires (its count is consumed)."""
         if not self._rules:
             return None
-        with self._lock:
+        # A cheap look first: taking a shared store's lock for every request while some rule
+        # exists elsewhere would tax all traffic; only a request a rule matches pays for it.
+        if not any(not r.exhausted and r.matches(method, path) for r in self._rules):
+            return None
+        with self.changing(), self._lock:
             for index, rule in enumerate(self._rules):
                 if rule.exhausted or not rule.matches(method, path):
                     continue

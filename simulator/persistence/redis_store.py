@@ -21,13 +21,15 @@ import json
 import threading
 from collections.abc import Hashable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from simulator.persistence._shared import CoreMetaRestore, declared_indexes
 from simulator.persistence.codec import dumps_value, loads_value
 
 _DELETED = object()
 _CORE_META = "core"
+# The client is made without decode_responses, so replies are bytes; redis-py annotates them
+# ``bytes | str`` (it cannot know which), hence the casts to bytes below.
 
 
 class RedisStore(CoreMetaRestore):
@@ -110,8 +112,9 @@ class RedisStore(CoreMetaRestore):
         return None if raw is None else loads_value(raw)
 
     def _ordered(self, table: str, keys: set[str]) -> list[Any]:
-        order = {k.decode() if isinstance(k, bytes) else k: score
-                 for k, score in self.redis.zrange(self._ok(table), 0, -1, withscores=True)}
+        scored = cast("list[tuple[bytes | str, float]]",
+                      self.redis.zrange(self._ok(table), 0, -1, withscores=True))
+        order = {k.decode() if isinstance(k, bytes) else k: score for k, score in scored}
         rows = []
         for key in sorted(keys, key=lambda k: order.get(k, float("inf"))):
             value = self.get(table, key)
@@ -120,7 +123,8 @@ class RedisStore(CoreMetaRestore):
         return rows
 
     def find(self, table: str, index: str, value: Hashable) -> list[Any]:
-        keys = {k.decode() for k in self.redis.smembers(self._ik(table, index, value))}
+        members = cast("set[bytes]", self.redis.smembers(self._ik(table, index, value)))
+        keys = {k.decode() for k in members}
         buffer = self._buffer
         fn = self._indexes.get(table, {}).get(index)
         if buffer:
@@ -130,7 +134,7 @@ class RedisStore(CoreMetaRestore):
         return [r for r in rows if fn is None or fn(r) == value]
 
     def scan(self, table: str) -> Iterator[Any]:
-        keys = {k.decode() for k in self.redis.hkeys(self._ek(table))}
+        keys = {k.decode() for k in cast("list[bytes]", self.redis.hkeys(self._ek(table)))}
         if self._buffer:
             keys |= {k for (t, k) in self._buffer if t == table}
         return iter(self._ordered(table, keys))
@@ -158,7 +162,8 @@ class RedisStore(CoreMetaRestore):
         with self.transaction():
             for ek in self.redis.scan_iter(f"{self.p}:e:*"):
                 table = ek.decode()[len(f"{self.p}:e:"):]
-                keys = [r.decode() for r in self.redis.zrange(self._ok(table), 0, -1)]
+                ordered = cast("list[bytes]", self.redis.zrange(self._ok(table), 0, -1))
+                keys = [r.decode() for r in ordered]
                 out[table] = {row_key: value for row_key, value in (
                     (k, self.get(table, k)) for k in keys) if value is not None}
         return out
@@ -171,12 +176,21 @@ class RedisStore(CoreMetaRestore):
                     self.put(table, key, value)
 
     # -- core-level state (same contract as SqliteStore) -----------------------------------
+    def read_meta(self, name: str) -> Any | None:
+        """A JSON document kept beside the tables (core state, the shared control plane)."""
+        raw = self.redis.hget(f"{self.p}:meta", name)
+        return json.loads(raw) if raw else None
+
+    def write_meta(self, name: str, value: Any) -> None:
+        # Written at once, not buffered: inside transaction() the store lock already makes a
+        # read_meta → write_meta sequence atomic against every other process.
+        self.redis.hset(f"{self.p}:meta", name, json.dumps(value))
+
     def save_core_meta(self, meta: Mapping[str, Any]) -> None:
-        self.redis.hset(f"{self.p}:meta", _CORE_META, json.dumps(dict(meta)))
+        self.write_meta(_CORE_META, dict(meta))
 
     def load_core_meta(self) -> dict[str, Any] | None:
-        raw = self.redis.hget(f"{self.p}:meta", _CORE_META)
-        value = json.loads(raw) if raw else None
+        value = self.read_meta(_CORE_META)
         return dict(value) if isinstance(value, dict) else None
 
     def close(self) -> None:

@@ -247,11 +247,12 @@ class SqliteStore(CoreMetaRestore):
                     self._write(conn, table, key, value)
 
     # -- core-level state ------------------------------------------------------------------
-    def _get_meta(self, name: str) -> Any | None:
-        row = self._conn().execute("SELECT v FROM meta WHERE k = ?", (name,)).fetchone()
-        return None if row is None else json.loads(row[0])
+    def read_meta(self, name: str) -> Any | None:
+        """A JSON document kept beside the tables (core state, the shared control plane)."""
+        rows = self._read("SELECT v FROM meta WHERE k = ?", (name,))
+        return json.loads(rows[0][0]) if rows else None
 
-    def _set_meta(self, name: str, value: Any) -> None:
+    def write_meta(self, name: str, value: Any) -> None:
         with self.transaction():
             self._conn().execute(
                 "INSERT INTO meta (k, v) VALUES (?, ?)"
@@ -259,16 +260,16 @@ class SqliteStore(CoreMetaRestore):
                 (name, json.dumps(value)))
 
     def save_core_meta(self, meta: Mapping[str, Any]) -> None:
-        self._set_meta(_CORE_META, dict(meta))
+        self.write_meta(_CORE_META, dict(meta))
 
     def load_core_meta(self) -> dict[str, Any] | None:
-        value = self._get_meta(_CORE_META)
+        value = self.read_meta(_CORE_META)
         return dict(value) if isinstance(value, dict) else None
 
     def _check_index_signature(self) -> None:
         """Rebuild the index rows when the INDEXES declarations changed since the last open."""
         declared = sorted(f"{t}.{n}" for t, names in self._indexes.items() for n in names)
-        if self._get_meta(_INDEX_SIGNATURE) == declared:
+        if self.read_meta(_INDEX_SIGNATURE) == declared:
             return
         with self.transaction():
             conn = self._conn()
@@ -277,4 +278,4 @@ class SqliteStore(CoreMetaRestore):
                 conn.executemany(
                     "INSERT OR IGNORE INTO idx (tbl, name, value, key) VALUES (?, ?, ?, ?)",
                     self._index_rows(table, key, loads_value(data)))
-            self._set_meta(_INDEX_SIGNATURE, declared)
+            self.write_meta(_INDEX_SIGNATURE, declared)

@@ -188,6 +188,36 @@ def test_single_use_rules_hold_across_processes(two_processes: dict[str, Any]) -
     assert [r.status_code for r in answers].count(200) == 1, [r.text for r in answers]
 
 
+def test_clock_and_faults_are_one_for_all_processes(two_processes: dict[str, Any]) -> None:
+    """A clock change or a fault made through one process's /_sim/ applies on the other."""
+    boot = two_processes["boot"]
+    a, b = two_processes["clients"]
+    device = KeyAuthenticator(origin=boot["origin"])
+    username = f"clock-{os.urandom(4).hex()}@workers.example.com"
+    register_delegated(service_account_api(a, boot), username, device)
+    login = {"username": username, "orgId": boot["orgId"]}
+    try:
+        challenge = ok(DfnsApi(a).request("POST", "/auth/login/init", login, token=""))
+        assert b.post("/_sim/clock", json={"action": "advance", "seconds": 3600}).status_code \
+            == 200
+        assert abs(a.get("/_sim/clock").json()["epoch"] - time.time() - 3600) < 30
+        late = a.post("/auth/login", json={"challengeIdentifier": challenge["challengeIdentifier"],
+                                           "firstFactor": device.sign(challenge)})
+        assert (late.status_code, late.json()["message"]) == (400, errors.CHALLENGE_INVALID)
+
+        rule = b.post("/_sim/faults", json={"path": "/auth/login/init", "status": 503,
+                                            "times": 2}).json()
+        statuses = [(a, b)[i % 2].post("/auth/login/init", json=login).status_code
+                    for i in range(4)]
+        assert statuses == [503, 503, 200, 200]
+        assert [f["fired"] for f in a.get("/_sim/faults").json()["items"]] == [2]
+        assert a.delete(f"/_sim/faults/{rule['id']}").status_code == 200
+        assert b.get("/_sim/faults").json()["items"] == []
+    finally:
+        a.delete("/_sim/faults")
+        a.post("/_sim/clock", json={"action": "set", "at": time.time()})
+
+
 def test_serve_workers_command(tmp_path: Path) -> None:
     """``dfns-sim serve --workers 2``: one bootstrap for all, flows and replays across workers."""
     port = free_port()
