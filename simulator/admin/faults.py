@@ -227,17 +227,25 @@ class FaultRegistry:
         """The first active rule matching this request that fires (its count is consumed)."""
         if not self._rules:
             return None
-        # A cheap look first: taking a shared store's lock for every request while some rule
-        # exists elsewhere would tax all traffic; only a request a rule matches pays for it.
-        if not any(not r.exhausted and r.matches(method, path) for r in self._rules):
+        with self._lock:
+            chosen = self._roll(method, path)
+        if chosen is None:
             return None
+        # Only a request a rule fires for pays for the change (with a shared store: its
+        # transaction), and the rule may have been used up elsewhere meanwhile.
         with self.changing(), self._lock:
             for index, rule in enumerate(self._rules):
-                if rule.exhausted or not rule.matches(method, path):
-                    continue
-                if rule.probability < 1.0 and self._rng.random() >= rule.probability:
-                    continue
-                fired = replace(rule, fired=rule.fired + 1)
-                self._rules[index] = fired
-                return fired
+                if rule.id == chosen and not rule.exhausted:
+                    fired = replace(rule, fired=rule.fired + 1)
+                    self._rules[index] = fired
+                    return fired
+        return None
+
+    def _roll(self, method: str, path: str) -> str | None:
+        for rule in self._rules:
+            if rule.exhausted or not rule.matches(method, path):
+                continue
+            if rule.probability < 1.0 and self._rng.random() >= rule.probability:
+                continue
+            return rule.id
         return None
