@@ -34,6 +34,21 @@ def admin_settings(args: argparse.Namespace) -> dict[str, Any]:
             "journal_size": getattr(args, "journal_size", 500)}
 
 
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if not value >= 0:  # also rejects nan
+        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, not {text!r}")
+    return value
+
+
+def retention_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """``expired_retention`` from --keep-expired / --expired-retention (services/housekeeping)."""
+    if getattr(args, "keep_expired", False):
+        return {"expired_retention": None}
+    seconds = getattr(args, "expired_retention", None)
+    return {} if seconds is None else {"expired_retention": float(seconds)}
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -52,7 +67,7 @@ def _serve(args: argparse.Namespace) -> int:
 
         store = SqliteStore(args.state)
     sim = Simulator(rp_id=args.rp_id, origin=args.origin, seed=args.seed, store=store,
-                    **admin_settings(args))
+                    **admin_settings(args), **retention_settings(args))
     boot = dict(sim.bootstrap())
     boot["baseUrl"] = f"http://{args.host}:{args.port}"
     if args.bootstrap_out:
@@ -91,6 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="serve no admin API (/_sim/ answers 404 except /_sim/health)")
     serve.add_argument("--journal-size", type=int, default=500,
                        help="how many requests the /_sim/journal ring buffer keeps")
+    retention = serve.add_mutually_exclusive_group()
+    retention.add_argument("--expired-retention", type=_non_negative, metavar="SECONDS",
+                           help="drop challenges and user-action records this long after they "
+                                "expired, so long load runs stay bounded (default 900)")
+    retention.add_argument("--keep-expired", action="store_true",
+                           help="never drop expired challenges and user-action records")
     serve.set_defaults(func=_serve)
     from load.cli import add_commands as add_load_commands  # dfns-sim load / bench (issue 7)
 

@@ -76,9 +76,10 @@ def serve_workers(args: argparse.Namespace) -> int:
 
     url = store_url(args)
     # Ids are random per process; a shared seed would make workers mint the same ids.
-    from simulator.cli import admin_settings  # /_sim/ access rules apply to every worker
+    from simulator.cli import admin_settings, retention_settings  # the same for every worker
 
-    settings = {"rp_id": args.rp_id, "origin": args.origin, **admin_settings(args)}
+    settings = {"rp_id": args.rp_id, "origin": args.origin, **admin_settings(args),
+                **retention_settings(args)}
     parent = Simulator(store=open_store(url), **settings)
     boot = dict(parent.bootstrap())
     boot["baseUrl"] = f"http://{args.host}:{args.port}"

@@ -195,6 +195,10 @@ class Endpoint:
         sink = scope.get(EXCHANGE_SINK)
         if sink is not None:  # the journal, handed over by the control plane (admin/middleware)
             sink(scope, raw, status, headers, payload)
+        try:  # after the answer: a sweep (at most once a second) never delays the one it follows
+            core.housekeeper.maybe_sweep()
+        except Exception:  # noqa: BLE001 - housekeeping must never break a request
+            log.exception("housekeeping sweep failed")
 
     def _prepare(self, scope: dict, raw: bytes) -> Call:
         core, spec = self.core, self.spec

@@ -59,6 +59,7 @@ def sign(core: Core, app: Application, caller: Caller, body: Mapping[str, Any]) 
         credential_uuid=credential.uuid, challenge_id=challenge.id, date_signed=now,
     )
     core.store.put("user_actions", record.id, record)
+    core.housekeeper.track("user_actions", record.id, record.expires_at)
     token = issue_jwt(core, org_id=caller.org_id, user=caller.user, token_id=record.id,
                       kind="UserAction", expires_at=record.expires_at)
     return {"userAction": token}

@@ -61,6 +61,7 @@ def new_challenge(core: Core, *, kind: str, user: User, app: Application, lifeti
         app_id=app.id, rp_id=app.rp_id, origin=app.origin, **fields,
     )
     core.store.put("challenges", challenge.id, challenge)
+    core.housekeeper.track("challenges", challenge.id, challenge.expires_at)
     return challenge
 
 

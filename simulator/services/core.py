@@ -12,6 +12,7 @@ from simulator.config import SimulatorConfig
 from simulator.errors import ApiError
 from simulator.ids import Randomness
 from simulator.models import Application, Org, OutboxMessage, evolve
+from simulator.services.housekeeping import Housekeeper
 from simulator.store import InMemoryStore, Store
 from simulator.tokens import TokenSigner
 
@@ -80,6 +81,7 @@ class Core:
         self.random = Randomness(config.seed)
         self.store: Store = store or InMemoryStore(INDEXES)
         self.tokens = TokenSigner(self.random.derive_secret("jwt"))
+        self.housekeeper = Housekeeper(self)
         self.default_org_id: str = ""
         self.extensions: dict[str, Any] = {}
         # Values derived from a few tables, keyed by the tables' versions (InMemoryStore only).
