@@ -108,10 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="how many requests the /_sim/journal ring buffer keeps")
     retention = serve.add_mutually_exclusive_group()
     retention.add_argument("--expired-retention", type=_non_negative, metavar="SECONDS",
-                           help="drop challenges and user-action records this long after they "
-                                "expired, so long load runs stay bounded (default 900)")
+                           help="drop challenges, user-action records and one-time codes this "
+                                "long after they expired (default 900)")
     retention.add_argument("--keep-expired", action="store_true",
-                           help="never drop expired challenges and user-action records")
+                           help="never drop expired challenges, user actions and codes")
     serve.set_defaults(func=_serve)
     from load.cli import add_commands as add_load_commands  # dfns-sim load / bench (issue 7)
 

@@ -43,7 +43,8 @@ class SimulatorConfig:
     require_nonce: bool = False
     nonce_tolerance: float = 5 * MINUTE
     max_body_bytes: int = 1_000_000
-    # Challenges and user-action records are dropped this long after they expired (on the
-    # simulated and the wall clock), so long load runs stay bounded; None keeps them all.
+    # Challenges, user-action records and one-time codes are dropped this long after they
+    # expired (on the simulated and the wall clock), so long load runs grow slower; None keeps
+    # them all.
     # Expired records answer exactly like missing ones (services/housekeeping.py).
     expired_retention: float | None = 15 * MINUTE

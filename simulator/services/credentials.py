@@ -85,6 +85,7 @@ def create_code(core: Core, caller: Caller, *, expiration: Any) -> dict[str, Any
     code = core.random.code(3, 3)
     core.store.put("codes", code, Code(code=code, purpose="credential", org_id=caller.org_id,
                                        user_id=caller.user.id, expires_at=expires_at))
+    core.housekeeper.track("codes", code, expires_at)
     return {"code": code, "expiration": iso8601(expires_at)}
 
 

@@ -1,20 +1,23 @@
-"""Dropping single-use records no answer can depend on any more, so long runs stay bounded.
+"""Dropping single-use records no answer can depend on any more, so long runs grow slower.
 
-Every hot-path flow leaves a challenge and a user-action record behind (~1.3 KB of the ~5 KB a
-flow retains in memory, measured). A soak test at 1,000 flows/s would otherwise grow the
-simulator by gigabytes an hour.
+Every hot-path flow leaves a challenge, a user-action record and (for the demo protected call)
+a credential code behind; with its audit entry, ~5 KB a flow in memory (tracemalloc). A soak
+test at 1,000 flows/s would otherwise grow the simulator by gigabytes an hour.
 
 A record is dropped once it expired ``retention`` seconds ago, both on the simulated clock and
 on the wall clock. Once expired, a record changes no answer:
 - an expired challenge answers ``400 Challenge token is not valid.`` (a temporary token, 401),
   exactly as a missing one does;
 - an expired user-action token answers ``403``, exactly as a missing one does;
+- an expired login, recovery or credential code answers ``403 Invalid code``, as a missing one
+  does (registration codes are never tracked: an expired one answers "Registration code
+  expired");
 - the JWT naming either one has the same expiry and is refused before the store is asked.
 
 Requiring both clocks keeps clock travel safe: advancing the simulated clock by days drops
 nothing, and a record dropped after the wall-clock horizon cannot come back when a test later
-sets the simulated clock back, unless it goes back by more than ``retention``. One-time codes
-are kept: an expired code answers "expired", a missing one does not.
+sets the simulated clock back, unless it goes back by more than ``retention``. The audit log is
+kept whole: it is data users query.
 
 Records are tracked in a heap when this process creates them, so a sweep costs only what it
 removes. After a restart on a persistent store, older records are simply kept. Under
@@ -32,8 +35,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from simulator.services.core import Core
 
-# table -> the expiry rule that must be on for "expired" to answer like "missing"
-SWEPT_TABLES = {"challenges": "challenge.expiry", "user_actions": "ua.expiry"}
+# table -> the rules that must be on for "expired" to answer like "missing" (TEST-ONLY
+# policies switch rules off; an expired record may then still answer)
+SWEPT_TABLES = {"challenges": ("challenge.expiry",), "user_actions": ("ua.expiry",),
+                "codes": ("code.expiry", "code.known")}
 
 
 class Housekeeper:
@@ -85,7 +90,7 @@ class Housekeeper:
                 record = tx.get(table, key)
                 # Kept when a TEST-ONLY policy switched the expiry rule off (an expired record
                 # then still answers), or when it is no longer the record we tracked.
-                if record is None or not policy.on(SWEPT_TABLES[table]) \
+                if record is None or not all(policy.on(rule) for rule in SWEPT_TABLES[table]) \
                         or getattr(record, "expires_at", horizon + 1) > horizon:
                     continue
                 tx.delete(table, key)

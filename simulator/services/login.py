@@ -33,6 +33,7 @@ def send_login_code(core: Core, *, org_id: str, username: str) -> dict[str, Any]
         code=code, purpose="login", org_id=org_id, user_id=user.id,
         expires_at=core.now() + core.config.lifetimes.login_code,
     ))
+    core.housekeeper.track("codes", code, core.now() + core.config.lifetimes.login_code)
     core.send_mail(org_id=org_id, to=user.username, kind="login-code",
                    subject="Your Dfns login code", body=f"Your one-time login code: {code}",
                    code=code, user_id=user.id)

@@ -66,6 +66,7 @@ def send_code(core: Core, *, org_id: str, username: str) -> dict[str, Any]:
     core.store.put("codes", code,
                    Code(code=code, purpose="recovery", org_id=user.org_id, user_id=user.id,
                         expires_at=core.now() + core.config.lifetimes.recovery_code))
+    core.housekeeper.track("codes", code, core.now() + core.config.lifetimes.recovery_code)
     core.send_mail(org_id=user.org_id, to=user.username, kind="recovery-code",
                    subject="Your Dfns recovery verification code",
                    body=f"Use this code to recover your account: {code}", code=code,

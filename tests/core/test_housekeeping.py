@@ -150,3 +150,34 @@ def test_serve_options() -> None:
                 ["--keep-expired", "--expired-retention", "5"]):
         with pytest.raises(SystemExit):
             parse(["serve", *bad])
+
+
+def test_expired_credential_codes_go_too_and_answer_the_same() -> None:
+    world = World()
+    made = world.user.signed("POST", PATH, world.body())
+    code = made.json()["code"]
+    org = world.sim.org_id
+
+    def redeem() -> tuple[int, str]:
+        response = world.client.post("/auth/credentials/code/init", json={
+            "code": code, "credentialKind": "Key", "orgId": org})
+        return response.status_code, response.json()["message"]
+
+    world.pass_time(60 + RETENTION + 60)
+    before = redeem()
+    assert before == (403, "Invalid code")
+    world.sim.core.housekeeper.sweep()
+    assert world.sim.core.store.get("codes", code) is None
+    assert redeem() == before
+
+
+def test_registration_codes_are_never_dropped() -> None:
+    from simulator.services.users import send_registration_code
+
+    world = World()
+    core = world.sim.core
+    [user] = core.store.find("users", "org_username", (world.sim.org_id, "keeper@example.com"))
+    code = send_registration_code(core, user)
+    world.pass_time(5 * 3600)
+    core.housekeeper.sweep()
+    assert core.store.get("codes", code) is not None  # it still answers "Registration code expired"
