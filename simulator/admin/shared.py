@@ -112,15 +112,16 @@ class SharedControl:
                     self._depth = 0
                 after = self._state()
                 if after != before:
-                    version = (document.get("version", 0) if isinstance(document, dict) else 0)
-                    self._version = int(version) + 1
-                    self.store.write_meta(META_KEY, {"version": self._version, **after})
+                    self._publish(document, after)
 
     def publish_fresh(self) -> None:
         """Replace the shared copy with this process's state (a server starting afresh: a
         clock offset or faults left in a persistent store by an earlier run do not return)."""
         with self._lock, self.store.transaction():
-            document = self.store.read_meta(META_KEY)
-            version = document.get("version", 0) if isinstance(document, dict) else 0
-            self._version = int(version) + 1
-            self.store.write_meta(META_KEY, {"version": self._version, **self._state()})
+            self._publish(self.store.read_meta(META_KEY), self._state())
+
+    def _publish(self, previous: Any, state: dict[str, Any]) -> None:
+        """Write ``state`` as the version after ``previous`` (inside the store transaction)."""
+        version = previous.get("version", 0) if isinstance(previous, dict) else 0
+        self._version = int(version) + 1
+        self.store.write_meta(META_KEY, {"version": self._version, **state})
