@@ -12,21 +12,18 @@ routes answer 404 like any unknown path.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
 from simulator.admin.control import Control, ControlError
 from simulator.admin.faults import FaultSpecError
-from simulator.admin.middleware import FaultsAndJournal
+from simulator.admin.middleware import FaultsAndJournal, pause
 from simulator.errors import ApiError
 from simulator.http.app import _error_id, error_body, read_body, send_json
-from simulator.transport import INPROCESS_EXTENSION
 
 log = logging.getLogger("dfns_sim.admin")
 
@@ -253,10 +250,7 @@ class SimulatorApp:
             if shared is not None and method != "GET":
                 # Answer a change only once every other worker is due to re-read it, so the
                 # caller's next request sees it whichever worker takes it.
-                if INPROCESS_EXTENSION in (scope.get("extensions") or {}):
-                    time.sleep(shared.settle_seconds)  # the in-process door has no event loop
-                else:
-                    await asyncio.sleep(shared.settle_seconds)
+                await pause(scope, shared.settle_seconds)
             await send_json(send, status, payload)
         except ApiError as exc:
             headers = [(k.lower().encode(), v.encode()) for k, v in exc.headers.items()]

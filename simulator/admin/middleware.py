@@ -95,6 +95,19 @@ class _Capture:
         await self.inner_send(message)
 
 
+def is_inprocess(scope: dict) -> bool:
+    """True for a request through ``sim.client()`` (no event loop to await timers on)."""
+    return INPROCESS_EXTENSION in (scope.get("extensions") or {})
+
+
+async def pause(scope: dict, seconds: float) -> None:
+    """Wait ``seconds`` before answering: awaited under a server, a blocking sleep in process."""
+    if is_inprocess(scope):
+        time.sleep(seconds)
+    else:
+        await asyncio.sleep(seconds)
+
+
 class FaultsAndJournal:
     """Wraps the Dfns ASGI app.
 
@@ -124,8 +137,8 @@ class FaultsAndJournal:
         capture = _Capture(receive, send)
         try:
             if rule is not None:
-                inprocess = INPROCESS_EXTENSION in (scope.get("extensions") or {})
-                handled = await self._apply(rule, scope, capture.receive, capture.send, inprocess)
+                handled = await self._apply(rule, scope, capture.receive, capture.send,
+                                            is_inprocess(scope))
                 if handled:
                     return None
             return await self.app(scope, capture.receive, capture.send)
@@ -136,10 +149,7 @@ class FaultsAndJournal:
                      inprocess: bool) -> bool:
         """Apply ``rule``; True when it produced the outcome (the app is not called)."""
         if rule.latency_ms:
-            if inprocess:
-                time.sleep(rule.latency_ms / 1000)  # the in-process door cannot await timers
-            else:
-                await asyncio.sleep(rule.latency_ms / 1000)
+            await pause(scope, rule.latency_ms / 1000)
         if rule.action == "latency":
             return False
         if rule.action == "drop":
