@@ -26,7 +26,7 @@ from simulator.services.challenges import (
 from simulator.services.core import Core
 from simulator.services.factors import verify_attestation
 from simulator.services.identity import Caller, consume_challenge, resolve_challenge
-from simulator.services.users import consume_code
+from simulator.services.users import consume_code, save_code
 
 
 def _check_kind(kind: str, core: Core | None = None) -> str:
@@ -83,9 +83,8 @@ def create_code(core: Core, caller: Caller, *, expiration: Any) -> dict[str, Any
         raise ApiError(400, "invalid expiration: must be at most 1 minute in the future",
                        details={"field": "expiration"})
     code = core.random.code(3, 3)
-    core.store.put("codes", code, Code(code=code, purpose="credential", org_id=caller.org_id,
-                                       user_id=caller.user.id, expires_at=expires_at))
-    core.housekeeper.track("codes", code, expires_at)
+    save_code(core, Code(code=code, purpose="credential", org_id=caller.org_id,
+                         user_id=caller.user.id, expires_at=expires_at))
     return {"code": code, "expiration": iso8601(expires_at)}
 
 

@@ -23,17 +23,16 @@ from simulator.services.identity import (
     new_login_session,
     resolve_challenge,
 )
-from simulator.services.users import active_user, consume_code
+from simulator.services.users import active_user, consume_code, save_code
 
 
 def send_login_code(core: Core, *, org_id: str, username: str) -> dict[str, Any]:
     user = active_user(core, org_id, username)
     code = core.random.code(4, 4)
-    core.store.put("codes", code, Code(
+    save_code(core, Code(
         code=code, purpose="login", org_id=org_id, user_id=user.id,
         expires_at=core.now() + core.config.lifetimes.login_code,
     ))
-    core.housekeeper.track("codes", code, core.now() + core.config.lifetimes.login_code)
     core.send_mail(org_id=org_id, to=user.username, kind="login-code",
                    subject="Your Dfns login code", body=f"Your one-time login code: {code}",
                    code=code, user_id=user.id)

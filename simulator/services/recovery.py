@@ -22,7 +22,7 @@ from simulator.services.challenges import new_challenge, registration_view
 from simulator.services.core import Core
 from simulator.services.identity import consume_challenge
 from simulator.services.registration import credential_summary, verify_new_credentials
-from simulator.services.users import active_user, consume_code
+from simulator.services.users import active_user, consume_code, save_code
 from simulator.verification.client_data import decode_client_data
 from simulator.verification.key_kinds import recovery_challenge_matches, verify_key_assertion
 
@@ -63,10 +63,8 @@ def send_code(core: Core, *, org_id: str, username: str) -> dict[str, Any]:
         if old.purpose == "recovery" and not old.used:
             core.store.put("codes", old.code, evolve(old, used=True))
     code = core.random.code(4, 4)
-    core.store.put("codes", code,
-                   Code(code=code, purpose="recovery", org_id=user.org_id, user_id=user.id,
-                        expires_at=core.now() + core.config.lifetimes.recovery_code))
-    core.housekeeper.track("codes", code, core.now() + core.config.lifetimes.recovery_code)
+    save_code(core, Code(code=code, purpose="recovery", org_id=user.org_id, user_id=user.id,
+                         expires_at=core.now() + core.config.lifetimes.recovery_code))
     core.send_mail(org_id=user.org_id, to=user.username, kind="recovery-code",
                    subject="Your Dfns recovery verification code",
                    body=f"Use this code to recover your account: {code}", code=code,

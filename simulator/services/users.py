@@ -68,7 +68,7 @@ def send_registration_code(core: Core, user: User) -> str:
         if old.purpose == "registration" and not old.used:
             core.store.put("codes", old.code, evolve(old, used=True))
     code = core.random.code(4, 4)
-    core.store.put("codes", code, Code(
+    save_code(core, Code(
         code=code, purpose="registration", org_id=user.org_id, user_id=user.id,
         expires_at=core.now() + core.config.lifetimes.registration_code,
     ))
@@ -76,6 +76,14 @@ def send_registration_code(core: Core, user: User) -> str:
                    subject="Your Dfns registration code",
                    body=f"Use this code to register: {code}", code=code, user_id=user.id)
     return code
+
+
+def save_code(core: Core, record: Code) -> None:
+    """Store a new one-time code. Once expired it may be dropped (services/housekeeping), except
+    a registration code: consume_code answers an expired one with its own message."""
+    core.store.put("codes", record.code, record)
+    if record.purpose != "registration":
+        core.housekeeper.track("codes", record.code, record.expires_at)
 
 
 def consume_code(core: Core, *, code: str, purpose: str, user: User | None = None,
