@@ -41,12 +41,29 @@ def _non_negative(text: str) -> float:
     return value
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, not {text!r}")
+    return value
+
+
 def retention_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """``expired_retention`` from --keep-expired / --expired-retention (services/housekeeping)."""
+    """``expired_retention`` (--keep-expired / --expired-retention, services/housekeeping) and
+    ``audit_max_entries`` (--keep-audit / --audit-max-entries, services/audit)."""
+    settings: dict[str, Any] = {}
     if getattr(args, "keep_expired", False):
-        return {"expired_retention": None}
-    seconds = getattr(args, "expired_retention", None)
-    return {} if seconds is None else {"expired_retention": float(seconds)}
+        settings["expired_retention"] = None
+    elif getattr(args, "expired_retention", None) is not None:
+        settings["expired_retention"] = float(args.expired_retention)
+    if getattr(args, "keep_audit", False):
+        settings["audit_max_entries"] = None
+    elif getattr(args, "audit_max_entries", None) is not None:
+        settings["audit_max_entries"] = int(args.audit_max_entries)
+    return settings
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -112,6 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
                                 "long after they expired (default 900)")
     retention.add_argument("--keep-expired", action="store_true",
                            help="never drop expired challenges, user actions and codes")
+    audit_retention = serve.add_mutually_exclusive_group()
+    audit_retention.add_argument("--audit-max-entries", type=_positive_int, metavar="N",
+                                 help="keep the newest N audit-log entries per org, dropping the "
+                                      "oldest (default 100000)")
+    audit_retention.add_argument("--keep-audit", action="store_true",
+                                 help="never drop audit-log entries")
     serve.set_defaults(func=_serve)
     from load.cli import add_commands as add_load_commands  # dfns-sim load / bench (issue 7)
 

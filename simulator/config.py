@@ -48,3 +48,7 @@ class SimulatorConfig:
     # them all.
     # Expired records answer exactly like missing ones (services/housekeeping.py).
     expired_retention: float | None = 15 * MINUTE
+    # The audit log keeps this many newest entries per org (None: all). A soak run adds one
+    # per signed request (~2.6 KB each); the chain stays verifiable from the oldest kept entry
+    # (services/audit.py).
+    audit_max_entries: int | None = 100_000

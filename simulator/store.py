@@ -39,6 +39,19 @@ class SnapshotStore(Store, Protocol):
     def load(self, tables: dict[str, dict[str, Any]]) -> None: ...
 
 
+def _unindex(bucket: dict[Hashable, dict[str, None]], value: Hashable | None, key: str) -> None:
+    """Remove ``key`` under ``value``, and the value once no key is left under it: an index on
+    a value unique to each record (an audit entry's position) would otherwise keep one empty
+    entry per dropped record for good."""
+    if value is None:
+        return
+    keys = bucket.get(value)
+    if keys is not None:
+        keys.pop(key, None)
+        if not keys:
+            del bucket[value]
+
+
 class _Transaction:
     """``with store.transaction() as tx:`` for :class:`InMemoryStore`: holds its lock.
 
@@ -104,11 +117,12 @@ class InMemoryStore:
             old = rows.get(key)
             for name, fn in self._indexes.get(table, {}).items():
                 bucket = self._index_data.setdefault((table, name), {})
+                new_value = fn(value)
                 if old is not None:
                     old_value = fn(old)
-                    if old_value is not None:
-                        bucket.get(old_value, {}).pop(key, None)
-                new_value = fn(value)
+                    if old_value == new_value:  # the usual update: the index entry stays
+                        continue
+                    _unindex(bucket, old_value, key)
                 if new_value is not None:
                     bucket.setdefault(new_value, {})[key] = None
             rows[key] = value
@@ -121,9 +135,7 @@ class InMemoryStore:
                 return
             self._versions[table] = self._versions.get(table, 0) + 1
             for name, fn in self._indexes.get(table, {}).items():
-                old_value = fn(old)
-                if old_value is not None:
-                    self._index_data.get((table, name), {}).get(old_value, {}).pop(key, None)
+                _unindex(self._index_data.get((table, name), {}), fn(old), key)
 
     def transaction(self) -> _Transaction:
         return _Transaction(self)

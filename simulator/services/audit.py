@@ -5,6 +5,11 @@ who (user, token, credential), what (method, path, SHA-256 of the payload), when
 resolved) and the outcome (status, error message). Each entry's hash is SHA-256 over the
 canonical JSON (sorted keys, compact) of the entry including the previous entry's hash, so a
 modified, removed or reordered entry breaks the chain (:func:`verify_chain`).
+
+Retention (``SimulatorConfig.audit_max_entries``) keeps the newest entries of each org and
+drops the oldest, so a soak run stays bounded. The chain head then also records where the kept
+chain starts and the hash it must start from (the last dropped entry's), so removing an entry
+at the start is still detected.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import hashlib
 import io
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from simulator import errors
@@ -38,6 +43,14 @@ class AuditHead:
     org_id: str
     sequence: int
     entry_hash: str
+    # Where the kept chain starts: retention dropped every entry before ``first_sequence``, and
+    # the first kept entry's previous hash must be ``anchor_hash``.
+    first_sequence: int = 1
+    anchor_hash: str = GENESIS_HASH
+
+    @property
+    def kept(self) -> int:
+        return self.sequence - self.first_sequence + 1
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -66,9 +79,35 @@ def append(core: Core, org_id: str, data: dict[str, Any]) -> AuditEntry:
         entry = AuditEntry(id=entry_id, org_id=org_id, sequence=sequence, data=data,
                            previous_hash=previous, entry_hash=digest)
         tx.put("audit", entry_id, entry)
-        tx.put("audit_heads", org_id,
-               AuditHead(org_id=org_id, sequence=sequence, entry_hash=digest))
+        new_head = AuditHead(org_id=org_id, sequence=sequence, entry_hash=digest,
+                             first_sequence=head.first_sequence if head else 1,
+                             anchor_hash=head.anchor_hash if head else GENESIS_HASH)
+        limit = core.config.audit_max_entries
+        if limit is not None and new_head.kept > max(limit, 1):
+            new_head = _drop_oldest(tx, new_head, new_head.kept - max(limit, 1))
+        tx.put("audit_heads", org_id, new_head)
     return entry
+
+
+def _drop_oldest(tx: Any, head: AuditHead, count: int) -> AuditHead:
+    """Delete the ``count`` oldest entries of ``head``'s chain; the head that then applies."""
+    first, anchor = head.first_sequence, head.anchor_hash
+    for _ in range(count):
+        oldest = _entry_at(tx, head.org_id, first)
+        if oldest is not None:
+            anchor = oldest.entry_hash
+            tx.delete("audit", oldest.id)
+        first += 1
+    return replace(head, first_sequence=first, anchor_hash=anchor)
+
+
+def _entry_at(tx: Any, org_id: str, sequence: int) -> AuditEntry | None:
+    found = tx.find("audit", "position", f"{org_id}#{sequence}")
+    if found:
+        return found[0]
+    # Entries written before the "position" index existed (a Redis store keeps no index
+    # declarations): look the sequence up among the org's entries.
+    return next((e for e in tx.find("audit", "org", org_id) if e.sequence == sequence), None)
 
 
 def record_user_action(core: Core, call: Any, status: int, body: Any) -> AuditEntry:
@@ -108,17 +147,23 @@ def head(core: Core, org_id: str) -> AuditHead | None:
     return core.store.get("audit_heads", org_id)
 
 
-def verify_chain(chain: Sequence[AuditEntry], *, expected_head: str | None = None) -> list[str]:
+def verify_chain(chain: Sequence[AuditEntry], *, expected_head: str | None = None,
+                 expected_start: str | None = None) -> list[str]:
     """Problems found walking ``chain`` in order; empty when it is intact.
 
     Detects modified entries (hash mismatch), removed or reordered ones (broken links and
-    sequence gaps), and — given the head hash kept apart — truncation at the end.
+    sequence gaps), and — given the head kept apart — truncation at the end
+    (``expected_head``: its entry hash) and at the start (``expected_start``: its anchor hash,
+    the hash the oldest kept entry must link to; see :class:`AuditHead`).
     """
     problems: list[str] = []
     previous_hash = GENESIS_HASH
     expected_sequence = chain[0].sequence if chain else 1
     if chain and chain[0].sequence == 1 and chain[0].previous_hash != GENESIS_HASH:
         problems.append(f"entry {chain[0].id}: first entry does not start from the genesis hash")
+    elif chain and expected_start is not None and chain[0].previous_hash != expected_start:
+        problems.append(f"entry {chain[0].id}: chain does not start at the recorded anchor "
+                        "(entries removed at the start)")
     for index, entry in enumerate(chain):
         recomputed = entry_hash(entry_id=entry.id, org_id=entry.org_id, sequence=entry.sequence,
                                 data=entry.data, previous_hash=entry.previous_hash)
@@ -188,7 +233,8 @@ def export_csv(core: Core, org_id: str, *, start_time: str, end_time: str, user_
     if end < start:
         raise errors.bad_request("endTime must not be before startTime", field="endTime")
     rows = []
-    for entry in entries(core, org_id):
+    chain = entries(core, org_id)
+    for entry in chain:
         resolved = parse_iso8601(entry.data["dateResolved"])
         if not start <= resolved <= end:
             continue
@@ -209,4 +255,10 @@ def export_csv(core: Core, org_id: str, *, start_time: str, end_time: str, user_
                          entry.previous_hash, entry.entry_hash])
     if truncated:
         out.write(f"# TRUNCATED: {len(rows) - max_rows} more rows; narrow startTime/endTime\n")
+    chain_head = head(core, org_id)
+    if chain and chain_head is not None and chain_head.first_sequence > 1 \
+            and start < parse_iso8601(chain[0].data["dateResolved"]):
+        # The window reaches back before the oldest kept entry: say what retention dropped.
+        out.write(f"# PRUNED: entries 1-{chain_head.first_sequence - 1} were dropped by audit "
+                  f"retention (the newest {chain_head.kept} are kept)\n")
     return out.getvalue(), truncated

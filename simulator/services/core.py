@@ -46,7 +46,8 @@ INDEXES: dict[str, dict[str, Any]] = {
         "key": lambda r: r.key_id,
         "org_external": lambda r: (r.org_id, r.external_id) if r.external_id else None,
     },
-    "audit": {"org": lambda e: e.org_id},
+    # "position": one org's entry by sequence number, for dropping the oldest (audit retention)
+    "audit": {"org": lambda e: e.org_id, "position": lambda e: f"{e.org_id}#{e.sequence}"},
     "user_groups": {"org": lambda g: g.org_id},
     "group_members": {"group": lambda m: m.group_id, "user": lambda m: m.user_id},
 }

@@ -16,8 +16,8 @@ on the wall clock. Once expired, a record changes no answer:
 
 Requiring both clocks keeps clock travel safe: advancing the simulated clock by days drops
 nothing, and a record dropped after the wall-clock horizon cannot come back when a test later
-sets the simulated clock back, unless it goes back by more than ``retention``. The audit log is
-kept whole: it is data users query.
+sets the simulated clock back, unless it goes back by more than ``retention``. The audit log
+has its own bound (``audit_max_entries``, services/audit.py): it is data users query.
 
 Records are tracked in a heap when this process creates them, so a sweep costs only what it
 removes. After a restart on a persistent store, older records are simply kept. Under

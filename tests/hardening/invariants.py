@@ -71,5 +71,6 @@ def audit_problems(core: Core) -> list[str]:
     for org in core.store.scan("orgs"):
         chain = audit.entries(core, org.id)
         head = audit.head(core, org.id)
-        problems += audit.verify_chain(chain, expected_head=head.entry_hash if head else None)
+        problems += audit.verify_chain(chain, expected_head=head.entry_hash if head else None,
+                                       expected_start=head.anchor_hash if head else None)
     return problems
