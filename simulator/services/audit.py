@@ -105,9 +105,15 @@ def _entry_at(tx: Any, org_id: str, sequence: int) -> AuditEntry | None:
     found = tx.find("audit", "position", f"{org_id}#{sequence}")
     if found:
         return found[0]
-    # Entries written before the "position" index existed (a Redis store keeps no index
-    # declarations): look the sequence up among the org's entries.
-    return next((e for e in tx.find("audit", "org", org_id) if e.sequence == sequence), None)
+    # Entries written before the "position" index existed (a Redis database of an older
+    # version; SQLite rebuilds its index rows itself): writing the org's entries again indexes
+    # them, so this scan happens once, not on every append.
+    match = None
+    for entry in tx.find("audit", "org", org_id):
+        tx.put("audit", entry.id, entry)
+        if entry.sequence == sequence:
+            match = entry
+    return match
 
 
 def record_user_action(core: Core, call: Any, status: int, body: Any) -> AuditEntry:

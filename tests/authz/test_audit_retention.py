@@ -6,8 +6,10 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+from collections.abc import Hashable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +19,6 @@ from simulator.cli import build_parser, retention_settings
 from simulator.persistence.sqlite_store import SqliteStore
 from simulator.services import audit
 from simulator.services.core import INDEXES
-from simulator.store import InMemoryStore
 
 START, END = "2000-01-01T00:00:00Z", "2100-01-01T00:00:00Z"
 
@@ -104,13 +105,38 @@ def test_a_lowered_limit_drops_the_surplus_on_the_next_entry() -> None:
     assert _intact(sim) == []
 
 
-def test_entries_written_without_the_position_index_are_still_found() -> None:
-    # A store whose index declarations predate "position" (e.g. an older Redis database).
-    indexes = {**INDEXES, "audit": {"org": INDEXES["audit"]["org"]}}
-    sim = Simulator(audit_max_entries=2, store=InMemoryStore(indexes))
-    _act(_api(sim), 0, 4)
-    assert _sequences(sim) == [3, 4]
-    assert _intact(sim) == []
+def test_entries_written_without_the_position_index_are_found_and_indexed_once(
+        redis_url: str) -> None:
+    # A Redis database written by a version without the "position" index (Redis keeps no
+    # index declarations, unlike SQLite): the first drop scans the org once and writes its
+    # entries again, which indexes them; later drops find their entry directly.
+    from simulator.persistence.redis_store import RedisStore
+
+    url = redis_url.rsplit("/", 1)[0] + "/6"
+    older = {**INDEXES, "audit": {"org": INDEXES["audit"]["org"]}}
+    before = Simulator(audit_max_entries=None, store=RedisStore(url, older))
+    before.core.store.clear()
+    before = Simulator(audit_max_entries=None, store=RedisStore(url, older))
+    boot = before.bootstrap()
+    _act(service_account_api(before.client(), boot), 0, 5)
+
+    store = RedisStore(url)
+    scans: list[str] = []
+    find = store.find
+
+    def counting_find(table: str, index: str, value: Hashable) -> list[Any]:
+        if (table, index) == ("audit", "org"):
+            scans.append(str(value))
+        return find(table, index, value)
+
+    store.find = counting_find  # type: ignore[method-assign]
+    sim = Simulator(audit_max_entries=3, store=store)
+    sa = service_account_api(sim.client(), boot)
+    _act(sa, 5, 1)
+    assert scans == [sim.org_id] and _sequences(sim) == [4, 5, 6]
+    _act(sa, 6, 2)
+    assert scans == [sim.org_id] * 2  # the one scan, then only _sequences' own read
+    assert _sequences(sim) == [6, 7, 8] and _intact(sim) == []
 
 
 def test_retention_carries_on_after_a_restart_from_a_state_file(tmp_path: Path) -> None:
