@@ -23,7 +23,7 @@ from simulator.config import SimulatorConfig
 from simulator.http.app import build_app
 from simulator.http.routes import ALL_TABLES
 from simulator.http.routing import RouteSpec
-from simulator.services import audit, user_groups
+from simulator.services import audit, recovery, user_groups
 from simulator.services import bootstrap as bootstrap_service
 from simulator.services.core import Core
 from simulator.store import Store
@@ -45,6 +45,7 @@ class Simulator:
         wallets.install(self.core)  # end-user registration hook, signer network
         audit.install(self.core)  # the user-action audit log hooks into every endpoint
         user_groups.install(self.core)  # group permissions count for their members
+        recovery.install(self.core)  # a recovery's wallet lock stops wallet signing
         self.routes: list[RouteSpec] = [spec for table in ALL_TABLES for spec in table.routes]
         self.dfns_app = build_app(self.core, self.routes)
         # Control plane (simulator/admin): /_sim/ routes, faults + journal around the Dfns app.

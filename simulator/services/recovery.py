@@ -38,14 +38,28 @@ class RecoveryPolicy:
     wallet_lock_days: float = 0.0
 
 
+# Kept in the store, not in memory: a restart from a --state file and every --workers process
+# see the same policy (a /_sim/reset goes back to the default, like the rest of the state).
+_SETTINGS, _POLICY_KEY = "settings", "recovery_policy"
+
+
 def policy(core: Core) -> RecoveryPolicy:
-    return core.extensions.get("recovery_policy") or RecoveryPolicy()
+    stored = core.store.get(_SETTINGS, _POLICY_KEY)
+    return stored if isinstance(stored, RecoveryPolicy) else RecoveryPolicy()
 
 
 def configure(core: Core, **knobs: Any) -> RecoveryPolicy:
-    updated = evolve(policy(core), **knobs)
-    core.extensions["recovery_policy"] = updated
+    with core.store.transaction() as tx:
+        current = tx.get(_SETTINGS, _POLICY_KEY)
+        updated = evolve(current if isinstance(current, RecoveryPolicy) else RecoveryPolicy(),
+                         **knobs)
+        tx.put(_SETTINGS, _POLICY_KEY, updated)
     return updated
+
+
+def install(core: Core) -> None:
+    """Wallet signing honours the lock a recovery sets (``wallet_lock_days``)."""
+    core.extensions["recovery_lock_until"] = recovery_lock_until
 
 
 def recovery_lock_until(core: Core, user_id: str) -> float | None:

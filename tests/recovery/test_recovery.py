@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -195,3 +196,49 @@ def test_policy_notifies_admins_and_locks_wallets(sim: Simulator, sa: DfnsApi,
     assert until == pytest.approx(sim.core.now() + 2 * 86400, abs=5)
     sim.clock.advance(2 * 86400 + 1)
     assert recovery_service.recovery_lock_until(sim.core, account.user_id) is None
+
+
+def test_policy_survives_a_restart_and_a_reset(tmp_path: Path) -> None:
+    from simulator.persistence.sqlite_store import SqliteStore
+
+    state = tmp_path / "state.sqlite"
+    first = Simulator(store=SqliteStore(state))
+    first.bootstrap()
+    recovery_service.configure(first.core, wallet_lock_days=3)
+    recovery_service.configure(first.core, notify_admins=True)  # knobs add up
+    expected = recovery_service.RecoveryPolicy(notify_admins=True, wallet_lock_days=3)
+    second = Simulator(store=SqliteStore(state))  # a restart, or a second --workers process
+    assert recovery_service.policy(second.core) == expected
+    fresh = Simulator()
+    fresh.bootstrap()
+    recovery_service.configure(fresh.core, wallet_lock_days=1)
+    fresh.control.reset()
+    assert recovery_service.policy(fresh.core) == recovery_service.RecoveryPolicy()
+
+
+def test_the_recovery_lock_stops_wallet_signing_end_to_end(sim: Simulator, sa: DfnsApi,
+                                                          anon: DfnsApi) -> None:
+    import hashlib
+
+    recovery_service.configure(sim.core, wallet_lock_days=1)
+    account = Account(sim, sa, "frank@example.com")
+    wallet = ok(sa.signed("POST", "/wallets", {"network": "EthereumSepolia",
+                                                "delegateTo": account.user_id}))
+    digest = "0x" + hashlib.sha256(b"pay bob").hexdigest()
+    sign = {"kind": "Hash", "hash": digest}
+    ok(account.session.signed("POST", f"/wallets/{wallet['id']}/signatures", sign))
+    challenge = _direct_challenge(anon, sim, account)
+    body, device = account.completion_body(challenge)
+    ok(anon.request("POST", "/auth/recover/user", body,
+                    token=challenge["temporaryAuthenticationToken"]))
+    after = sa.as_(delegated_login(sa, account.username), device)
+    until = recovery_service.recovery_lock_until(sim.core, account.user_id)
+    assert until is not None
+    locked = after.signed("POST", f"/wallets/{wallet['id']}/signatures", sign)
+    from simulator.clock import iso8601
+
+    _assert_error(locked, 403, f"wallets of user {account.user_id} are locked until "
+                               f"{iso8601(until)} following an account recovery")
+    sim.clock.advance(86400 + 1)  # past the lock (and the login token's hour)
+    again = sa.as_(delegated_login(sa, account.username), device)
+    ok(again.signed("POST", f"/wallets/{wallet['id']}/signatures", sign))
