@@ -25,6 +25,7 @@ class Lifetimes:
     login_token: float = 1 * HOUR
     credential_code_max: float = 1 * MINUTE
     access_token_days_default: int = 730
+    # daysValid / secondsValid above this answer 400 (the API's own bound is 730 days)
     access_token_days_max: int = 730
 
 

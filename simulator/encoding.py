@@ -129,9 +129,5 @@ def same_id(a: str, b: str) -> bool:
     return a.rstrip("=") == b.rstrip("=")
 
 
-def canonical_id(value: str) -> str:
-    return value.rstrip("=")
-
-
 def sha256(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()

@@ -7,7 +7,7 @@ by :mod:`simulator.http.app` once for all routes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,7 +56,3 @@ class RouteTable:
             return handler
 
         return register
-
-
-def body_or_empty(call: Any) -> Mapping[str, Any]:
-    return call.body if isinstance(call.body, Mapping) else {}

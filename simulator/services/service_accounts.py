@@ -13,6 +13,7 @@ from simulator import errors
 from simulator.clock import iso8601
 from simulator.config import DAY
 from simulator.encoding import b64url_encode
+from simulator.errors import ApiError
 from simulator.models import (
     CUSTOMER_EMPLOYEE,
     KEY,
@@ -53,7 +54,7 @@ def create_service_account(core: Core, *, org_id: str, name: str, public_key: Ve
                            days_valid: int | None = None, external_id: str | None = None,
                            permission_id: str | None = None) -> IssuedToken:
     now = core.now()
-    days = days_valid or core.config.lifetimes.access_token_days_default
+    days = _days(core, days_valid)
     user = User(id=core.new_id("us"), org_id=org_id, username=name, kind=CUSTOMER_EMPLOYEE,
                 is_service_account=True, is_registered=True, registration="Delegated",
                 external_id=external_id, date_created=now)
@@ -132,9 +133,26 @@ def grant(core: Core, caller: Caller, *, identity_id: str, identity_kind: str,
 
 
 def validity_seconds(core: Core, *, days: int | None, seconds: int | None = None) -> float:
+    """Token lifetime from ``daysValid`` / ``secondsValid``, within the configured maximum."""
+    limit = core.config.lifetimes.access_token_days_max
     if seconds is not None:
+        if seconds > limit * DAY and core.config.policy.on("schema.range"):
+            raise _too_long("secondsValid", limit * int(DAY))
         return float(seconds)
-    return (days or core.config.lifetimes.access_token_days_default) * DAY
+    return _days(core, days) * DAY
+
+
+def _days(core: Core, days: int | None) -> int:
+    limit = core.config.lifetimes.access_token_days_max
+    if days is not None and days > limit and core.config.policy.on("schema.range"):
+        raise _too_long("daysValid", limit)
+    return days or core.config.lifetimes.access_token_days_default
+
+
+def _too_long(field: str, maximum: int) -> ApiError:
+    # The same answer (and the same TEST-ONLY rule, schema.range) as the schema's own bound.
+    return ApiError(400, f"invalid {field}: must be at most {maximum}", details={"field": field},
+                    code="invalid_request")
 
 
 # -- AccessTokenInfo ---------------------------------------------------------------------------
