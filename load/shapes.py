@@ -1,13 +1,12 @@
 """Load shapes (Locust ``LoadTestShape``), selected by name with ``DFNS_LOAD_SHAPE``.
 
 Every shape scales to the run's own options, so one name fits any size of run:
-``--users`` is the peak, ``--spawn-rate`` the ramp speed, ``--run-time`` the whole duration
-(required: a shape never runs unbounded; it returns ``None`` — stop — at the end).
+``--users`` is the peak, ``--run-time`` the whole duration (required: a shape never runs
+unbounded; it returns ``None`` — stop — at the end), ``--spawn-rate`` how fast users arrive
+where the shape leaves it open.
 
-- ``ramp``:  0 → peak linearly over the first 80 % of the run, hold to the end.
-- ``step``:  four equal steps of peak/4 users, each held a quarter of the run.
-- ``spike``: a quarter of peak, a sudden spike to peak in the middle fifth, back to a quarter.
-- ``soak``:  straight to peak (at spawn-rate) and held for the whole run — for long runs.
+The curves themselves, and what each does with ``--spawn-rate``: load/shape_curves.py
+(ramp, step, spike, soak).
 
 The profiles pick the shape up themselves (``DFNS_LOAD_SHAPE=spike locust -f ...``);
 ``dfns-sim load PROFILE --shape spike`` sets it for you.
@@ -15,11 +14,12 @@ The profiles pick the shape up themselves (``DFNS_LOAD_SHAPE=spike locust -f ...
 
 from __future__ import annotations
 
-import math
 import os
 from typing import Any
 
 from locust import LoadTestShape
+
+from load.shape_curves import CURVES, Curve
 
 SHAPE_ENV = "DFNS_LOAD_SHAPE"
 
@@ -48,41 +48,17 @@ class _Shape(LoadTestShape):
         raise NotImplementedError
 
 
-class RampShape(_Shape):
-    abstract = True
+def _shape(curve: Curve) -> type[_Shape]:
+    class Shape(_Shape):
+        abstract = True
 
-    def at(self, fraction: float, peak: int, rate: float) -> tuple[int, float]:
-        return max(1, math.ceil(peak * min(1.0, fraction / 0.8))), max(rate, float(peak))
+        def at(self, fraction: float, peak: int, rate: float) -> tuple[int, float]:
+            return curve(fraction, peak, rate)
 
-
-class StepShape(_Shape):
-    abstract = True
-
-    def at(self, fraction: float, peak: int, rate: float) -> tuple[int, float]:
-        step = min(3, int(fraction * 4)) + 1
-        return max(1, math.ceil(peak * step / 4)), max(rate, float(peak))
+    return Shape
 
 
-class SpikeShape(_Shape):
-    abstract = True
-
-    def at(self, fraction: float, peak: int, rate: float) -> tuple[int, float]:
-        base = max(1, peak // 4)
-        if 0.4 <= fraction < 0.6:
-            return peak, max(rate, float(peak) * 4)  # the spike arrives all at once
-        return base, max(rate, float(peak) * 4)
-
-
-class SoakShape(_Shape):
-    abstract = True
-
-    def at(self, fraction: float, peak: int, rate: float) -> tuple[int, float]:
-        return peak, rate
-
-
-SHAPES: dict[str, type[_Shape]] = {
-    "ramp": RampShape, "step": StepShape, "spike": SpikeShape, "soak": SoakShape,
-}
+SHAPES: dict[str, type[_Shape]] = {name: _shape(curve) for name, curve in CURVES.items()}
 
 
 def from_env() -> type[LoadTestShape] | None:

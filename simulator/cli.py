@@ -69,7 +69,9 @@ def retention_settings(args: argparse.Namespace) -> dict[str, Any]:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    if getattr(args, "workers", 1) > 1:  # several processes sharing one store (issue 7)
+    # Several processes sharing one store (issue 7); also one process on a --store that other
+    # hosts share, which must then share their clock and faults too: the same path.
+    if getattr(args, "workers", 1) > 1 or getattr(args, "store", None):
         from simulator.multiworker import serve_workers
 
         return serve_workers(args)
@@ -108,14 +110,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--origin", default="http://localhost:3000")
     serve.add_argument("--seed", type=int, default=None, help="deterministic ids and tokens")
     serve.add_argument("--log-level", default="warning")
-    serve.add_argument("--state", metavar="FILE",
+    where = serve.add_mutually_exclusive_group()
+    where.add_argument("--state", metavar="FILE",
                        help="keep state in this SQLite file "
                             "(created if missing; restored on restart)")
+    where.add_argument("--store", default=None,
+                       help="state in a store shared with other processes or hosts: "
+                            "sqlite:///FILE or redis://HOST:PORT/DB (clock and faults shared too)")
     serve.add_argument("--workers", type=int, default=1,
                        help="uvicorn worker processes sharing one store "
                             "(--state, --store or a temp SQLite)")
-    serve.add_argument("--store", default=None,
-                       help="shared store URL for --workers: sqlite:///FILE or redis://HOST:PORT/DB")
     serve.add_argument("--admin-token", default=os.environ.get("DFNS_SIM_ADMIN_TOKEN") or None,
                        help="require 'Authorization: Bearer TOKEN' on /_sim/ (needed to enable the "
                             "admin API on a non-loopback host; env DFNS_SIM_ADMIN_TOKEN)")

@@ -9,6 +9,7 @@ from simulator.verification.policy import VerificationPolicy
 MINUTE = 60.0
 HOUR = 3600.0
 DAY = 86400.0
+API_MAX_TOKEN_DAYS = 730  # daysValid's bound in the API (service accounts, PATs, apps)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,8 +26,18 @@ class Lifetimes:
     login_token: float = 1 * HOUR
     credential_code_max: float = 1 * MINUTE
     access_token_days_default: int = 730
-    # daysValid / secondsValid above this answer 400 (the API's own bound is 730 days)
-    access_token_days_max: int = 730
+    # daysValid / secondsValid above this answer 400. It can only lower the API's own bound
+    # (730 days), which the request schemas enforce first.
+    access_token_days_max: int = API_MAX_TOKEN_DAYS
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.access_token_days_max <= API_MAX_TOKEN_DAYS:
+            raise ValueError(f"access_token_days_max must be between 1 and {API_MAX_TOKEN_DAYS} "
+                             f"(the API's own bound), not {self.access_token_days_max}")
+        if not 1 <= self.access_token_days_default <= self.access_token_days_max:
+            raise ValueError(f"access_token_days_default must be between 1 and "
+                             f"access_token_days_max ({self.access_token_days_max}), not "
+                             f"{self.access_token_days_default}")
 
 
 @dataclass(frozen=True, kw_only=True)

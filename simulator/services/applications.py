@@ -129,7 +129,8 @@ def create(core: Core, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
     server_side = body["kind"] == SERVER_SIDE_APPLICATION
     if server_side and not body.get("publicKey"):
         raise ApiError(400, PUBLIC_KEY_REQUIRED, details={"field": "publicKey"})
-    public_key = load_public_key_pem(body["publicKey"]) if server_side else None
+    public_key = (load_public_key_pem(body["publicKey"], policy=core.config.policy)
+                  if server_side else None)
     if body.get("permissionId"):
         from simulator.services.service_accounts import org_permission, require_within
 

@@ -142,7 +142,7 @@ def _verify_recovery_assertion(core: Core, challenge: Challenge, recovery: Mappi
             and core.config.policy.on("recovery.credential"):
         raise errors.unauthorized(errors.NOT_RECOVERY_CREDENTIAL)
     with core.timed_verification():
-        client_data = decode_client_data(assertion.get("clientData"))
+        client_data = decode_client_data(assertion.get("clientData"), core.config.policy)
         if not recovery_challenge_matches(client_data, new_credentials, policy=core.config.policy):
             raise ApiError(401, errors.CHALLENGE_MISMATCH)
         verify_key_assertion(assertion, challenge=str(client_data.fields.get("challenge")),

@@ -296,9 +296,9 @@ def add_credential(core: Core, caller: Caller, *, public_key_pem: str,
                    name: str | None) -> Credential:
     """SDK: an extra Key credential for the calling service account (key rotation)."""
     _require_sa_caller(caller, "Auth:ServiceAccounts:Update")
+    public_key = load_public_key_pem(public_key_pem, policy=core.config.policy)
     credential = Credential(uuid=core.new_id("cr"), org_id=caller.org_id, user_id=caller.user.id,
-                            kind=KEY, cred_id=token_credential_id(core),
-                            public_key=load_public_key_pem(public_key_pem),
+                            kind=KEY, cred_id=token_credential_id(core), public_key=public_key,
                             name=name or caller.user.username, date_created=core.now())
     core.store.put("credentials", credential.uuid, credential)
     return credential

@@ -15,7 +15,8 @@ from virtual_authenticators import KeyAuthenticator
 @pytest.fixture
 def short() -> DfnsApi:
     """A logged-in employee with every permission (PATs and service accounts need a human)."""
-    sim = Simulator(lifetimes=Lifetimes(access_token_days_max=30))
+    sim = Simulator(lifetimes=Lifetimes(access_token_days_max=30,
+                                         access_token_days_default=30))
     return human(sim, service_account_api(sim.client(), sim.bootstrap()), "ops@example.com").api
 
 
@@ -43,3 +44,18 @@ def test_seconds_valid_past_the_configured_maximum_is_refused(short: DfnsApi) ->
     assert error(short.signed("POST", "/auth/pats", body)) == (
         400, "invalid secondsValid: must be at most 2592000")
     ok(short.signed("POST", "/auth/pats", {**body, "secondsValid": 30 * 86400}))
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"access_token_days_max": 1000},
+     "access_token_days_max must be between 1 and 730 (the API's own bound), not 1000"),
+    ({"access_token_days_max": 0},
+     "access_token_days_max must be between 1 and 730 (the API's own bound), not 0"),
+    ({"access_token_days_max": 30},
+     "access_token_days_default must be between 1 and access_token_days_max (30), not 730"),
+])
+def test_a_maximum_the_api_cannot_have_is_refused_at_construction(settings: dict,
+                                                                  message: str) -> None:
+    with pytest.raises(ValueError) as info:
+        Lifetimes(**settings)
+    assert str(info.value) == message

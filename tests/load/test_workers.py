@@ -221,3 +221,48 @@ def test_serve_workers_command(tmp_path: Path) -> None:
         assert codes.count(200) == 1, codes
     finally:
         stop(proc)
+
+
+def test_single_process_hosts_on_one_store(tmp_path: Path) -> None:
+    """``dfns-sim serve --store URL`` without --workers (one process per host, as in the
+    several-hosts recipe): the state lives in the given store, shared with the other host."""
+    state = tmp_path / "hosts.sqlite"
+    hosts = []
+    try:
+        for name in ("a", "b"):
+            port = free_port()
+            boot_file = tmp_path / f"boot-{name}.json"
+            proc = subprocess.Popen([sys.executable, "-m", "simulator.cli", "serve", "--port",
+                                     str(port), "--store", f"sqlite:///{state}",
+                                     "--bootstrap-out", str(boot_file)], start_new_session=True)
+            hosts.append(proc)
+            _wait_ready(port, proc)
+            hosts_boot = json.loads(boot_file.read_text())
+            if name == "a":
+                port_a, boot = port, hosts_boot
+            else:
+                port_b = port
+                assert hosts_boot["orgId"] == boot["orgId"]  # b restored a's state
+        assert state.exists()
+        with httpx.Client(base_url=f"http://127.0.0.1:{port_a}", timeout=30) as a, \
+                httpx.Client(base_url=f"http://127.0.0.1:{port_b}", timeout=30) as b:
+            sa_a, sa_b = service_account_api(a, boot), service_account_api(b, boot)
+            challenge = sa_a.action_challenge("POST", "/auth/users", {})
+            signed = {"challengeIdentifier": challenge["challengeIdentifier"],
+                      "firstFactor": sa_a.signer.sign(challenge)}
+            assert sa_b.request("POST", "/auth/action", signed).status_code == 200
+            replay = sa_a.request("POST", "/auth/action", signed)
+            assert (replay.status_code, replay.json()["error"]["message"]) == (
+                400, errors.CHALLENGE_INVALID)
+    finally:
+        for proc in hosts:
+            stop(proc)
+
+
+def test_state_and_store_are_exclusive(capsys: pytest.CaptureFixture[str]) -> None:
+    from simulator.cli import build_parser
+
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args(["serve", "--state", "a.sqlite", "--store", "redis://x/0"])
+    assert exc.value.code == 2
+    assert "argument --store: not allowed with argument --state" in capsys.readouterr().err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from simulator.config import API_MAX_TOKEN_DAYS
 from simulator.http.app import Call
 from simulator.http.routing import AUTH, RouteTable
 from simulator.http.schema import ID, NAME, Int, Obj, Str
@@ -35,7 +36,7 @@ def list_apps(call: Call) -> Any:
                                                    SERVER_SIDE_APPLICATION))},
                        optional={"permissionId": ID, "externalId": Str(max_length=500),
                                  "publicKey": Str(min_length=1, max_length=20_000),
-                                 "daysValid": Int(minimum=1, maximum=730)}))
+                                 "daysValid": Int(minimum=1, maximum=API_MAX_TOKEN_DAYS)}))
 def create_app(call: Call) -> Any:
     """Create application (a server-side app's token is shown once, here)."""
     return applications.create(call.core, call.require_caller(), call.body)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from simulator.config import API_MAX_TOKEN_DAYS
 from simulator.http.app import Call
 from simulator.http.routing import AUTH, RouteTable
 from simulator.http.schema import ID, NAME, Int, Obj, Str
@@ -14,7 +15,7 @@ routes = RouteTable("Personal access tokens")
 
 READ = ("Auth:Users:Read", "Auth:Types:Pat")
 UPDATE = ("Auth:Users:Update", "Auth:Types:Pat")
-MAX_DAYS = 730
+MAX_DAYS = API_MAX_TOKEN_DAYS
 CREATE_BODY = Obj(
     required={"name": NAME, "publicKey": Str(min_length=1, max_length=20_000)},
     optional={"daysValid": Int(minimum=1, maximum=MAX_DAYS),

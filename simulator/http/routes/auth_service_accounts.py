@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from simulator.config import API_MAX_TOKEN_DAYS
 from simulator.http.app import Call
 from simulator.http.routing import AUTH, RouteTable
 from simulator.http.schema import ID, NAME, AnyJson, Bool, Int, Obj, Str
@@ -31,8 +32,9 @@ def list_service_accounts(call: Call) -> Any:
 @routes.route("POST", "/auth/service-accounts", caller=AUTH, user_action=True,
               operations=("Auth:Apps:Create", "Auth:Types:ServiceAccount"),
               body=Obj(required={"name": NAME, "publicKey": PEM},
-                       optional={"daysValid": Int(minimum=1, maximum=730), "permissionId": ID,
-                                 "externalId": EXTERNAL_ID, "federatedIdentity": AnyJson()}))
+                       optional={"daysValid": Int(minimum=1, maximum=API_MAX_TOKEN_DAYS),
+                                 "permissionId": ID, "externalId": EXTERNAL_ID,
+                                 "federatedIdentity": AnyJson()}))
 def create_service_account(call: Call) -> Any:
     """Create service account (the access token is shown once, here)."""
     issued = service_accounts.create(call.core, call.require_caller(), call.body)
