@@ -49,9 +49,10 @@ clean:
 fuzz: $(STAMP)
 	$(BIN)/python -m tests.hardening.fuzzing --requests 10000 --out reports/fuzz.json
 
-# 1,000 races per single-use item and door (exactly one success each time).
+# 1,000 races per single-use item and door, on both stores (exactly one success each).
 races: $(STAMP)
-	DFNS_SIM_RACES=1000 $(BIN)/python -m pytest tests/hardening/test_races.py -q -n $(WORKERS)
+	DFNS_SIM_RACES=1000 $(BIN)/python -m pytest tests/hardening/test_races.py \
+		tests/hardening/test_races_sqlite.py -q -n $(WORKERS)
 
 # races + 30 s of 50 concurrent clients on both stores + the long fuzz run.
 hardening-long: races fuzz
