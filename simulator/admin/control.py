@@ -13,7 +13,7 @@ from typing import Any, cast
 
 from simulator.admin.faults import FaultRegistry
 from simulator.admin.journal import Journal
-from simulator.admin.shared import MetaStore, SharedControl
+from simulator.admin.shared import BASELINE_KEY, MetaStore, SharedControl
 from simulator.clock import iso8601, parse_iso8601
 from simulator.errors import ApiError
 from simulator.services.core import Core
@@ -65,24 +65,57 @@ class Control:
                 raise ControlError(501, "only a shared store (SQLite, Redis) can share the clock "
                                         "and faults between processes")
             self.shared = SharedControl(cast(MetaStore, store), self.core.clock, self.faults)
+            self.shared.on_new_generation = self._take_over_restored_state
         if fresh:
             self.shared.publish_fresh()
+            self._publish_baseline()
         else:
             self.shared.sync()
         return self.shared
 
+    def _take_over_restored_state(self) -> None:
+        """Another process restored a state document: take its JWT secret, default org and
+        bootstrap identity from the store (the tables are read from the store anyway)."""
+        restore_core = getattr(self.core.store, "restore_core", None)
+        if callable(restore_core):
+            restore_core(self.target)
+
     # -- baseline / reset ---------------------------------------------------------------
     def capture_baseline(self) -> None:
-        """Remember the current state as what ``reset`` returns to."""
+        """Remember the current state as what ``reset`` returns to (for every process sharing
+        the store, when shared)."""
         dump = getattr(self.core.store, "dump", None)
         self._baseline = dump() if callable(dump) else None
+        if self.shared is not None:
+            with self.core.clock.changing():  # one publication: the baseline and its generation
+                self._publish_baseline()
+                self.shared.new_generation()
+
+    def _publish_baseline(self) -> None:
+        codec = _codec()
+        if self._baseline is None or self.shared is None or codec is None:
+            return
+        encoded = {table: {key: codec.encode_value(entity) for key, entity in rows.items()}
+                   for table, rows in self._baseline.items()}
+        self.shared.store.write_meta(BASELINE_KEY, encoded)
+
+    def _current_baseline(self) -> dict[str, dict[str, Any]]:
+        """What reset returns to: the shared copy when the store is shared (another process
+        may have restored a document since this one started), else this process's own."""
+        codec = _codec()
+        if self.shared is not None and codec is not None:
+            encoded = self.shared.store.read_meta(BASELINE_KEY)
+            if isinstance(encoded, dict):
+                return {table: {key: codec.decode_value(value) for key, value in rows.items()}
+                        for table, rows in encoded.items()}
+        return self._baseline or {}
 
     def reset(self, org_id: str | None = None) -> dict[str, Any]:
         store = self.core.store
         if not callable(getattr(store, "dump", None)) or not callable(getattr(store, "load", None)):
             raise ControlError(501, "this state store cannot be reset (it has no dump/load)")
         store = cast(SnapshotStore, store)  # dump and load: checked just above
-        baseline = self._baseline or {}
+        baseline = self._current_baseline()
         if org_id is None:
             store.load({name: dict(rows) for name, rows in baseline.items()})
             self.journal.clear()

@@ -15,6 +15,13 @@ The shared copy is one JSON document in the store's meta table (``control``), wi
 - the admin API waits ``settle_seconds`` (a little more than ``interval``) before answering a
   change, so any request sent after that answer finds every worker already past its next sync.
 
+A restore (``/_sim/restore``) changes more than the tables every process reads anyway: the
+JWT secret, the default org and the bootstrap identity live in each process's memory, and the
+state a reset returns to (the baseline) changes too. So the document also carries a state
+``generation``: a restore bumps it and keeps the baseline in the store (``BASELINE_KEY``); a
+process that finds a new generation at its next sync calls ``on_new_generation`` (the control
+plane reloads the secret, org and bootstrap from the store).
+
 The request journal and ``/_sim/seed`` stay per process (documented in docs/load.md).
 """
 
@@ -23,7 +30,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -31,6 +38,7 @@ from simulator.admin.faults import FaultRegistry
 from simulator.clock import Clock
 
 META_KEY = "control"
+BASELINE_KEY = "baseline"  # the encoded tables a reset returns to (Control.capture_baseline)
 log = logging.getLogger("dfns_sim.admin")
 
 
@@ -51,6 +59,8 @@ class SharedControl:
         self.interval = interval
         self.settle_seconds = interval * 1.5 + 0.005
         self._version: int | None = None
+        self.generation = 0
+        self.on_new_generation: Callable[[], None] | None = None
         self._next_sync = 0.0
         self._lock = threading.RLock()
         self._depth = 0
@@ -58,7 +68,12 @@ class SharedControl:
         faults.changing = self.changing
 
     def _state(self) -> dict[str, Any]:
-        return {"clock": self.clock.state(), "faults": self.faults.state()}
+        return {"clock": self.clock.state(), "faults": self.faults.state(),
+                "generation": self.generation}
+
+    def new_generation(self) -> None:
+        """Mark the shared state as replaced (call inside :meth:`changing`)."""
+        self.generation += 1
 
     def _apply(self, document: Any) -> None:
         if not isinstance(document, dict) or document.get("version") == self._version:
@@ -71,6 +86,15 @@ class SharedControl:
             log.exception("unreadable shared clock/faults (version %r); keeping the last ones",
                           document.get("version"))
         self._version = document.get("version")  # read once; the next change overwrites it
+        generation = document.get("generation", 0)
+        if generation != self.generation:
+            self.generation = generation if isinstance(generation, int) else 0
+            if self.on_new_generation is not None:
+                try:
+                    self.on_new_generation()
+                except Exception:  # noqa: BLE001 - a request must not fail for the control plane
+                    log.exception("could not take over the restored state (generation %r)",
+                                  generation)
 
     def sync(self) -> None:
         """Catch up with the shared copy if ``interval`` has passed since the last look."""

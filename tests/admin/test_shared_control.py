@@ -183,3 +183,64 @@ def test_an_unreadable_shared_copy_keeps_the_last_state_and_never_fails_a_reques
     time.sleep(0.05)
     assert _login_init(second).status_code != 500
     assert abs(admin(second, "GET", "clock")["epoch"] - time.time() - 600) < 5
+
+
+# -- restore and reset under sharing ------------------------------------------------------------
+def _users(door: httpx.Client, boot: dict) -> httpx.Response:
+    return service_account_api(door, boot).request("GET", "/auth/users")
+
+
+def _sync() -> None:
+    time.sleep(0.05)  # past every worker's sync interval, as the admin settle wait guarantees
+
+
+def test_a_restore_on_one_worker_is_the_state_of_all(workers: list[Simulator],
+                                                     doors: list[httpx.Client]) -> None:
+    # A document from another simulator: another org, JWT secret and bootstrap identity.
+    elsewhere = Simulator()
+    elsewhere_boot = elsewhere.bootstrap()
+    sa_elsewhere = service_account_api(elsewhere.client(), elsewhere_boot)
+    register_delegated(sa_elsewhere, "restored@example.com", KeyAuthenticator())
+    document = elsewhere.snapshot()
+    first, second = doors
+    assert admin(first, "POST", "restore", document) == {"restored": True}
+    _sync()
+    for door in doors:  # the restored secret and org hold on both, not just the one restoring
+        response = _users(door, elsewhere_boot)
+        assert response.status_code == 200, response.text
+        assert "restored@example.com" in {u["username"] for u in response.json()["items"]}
+        assert door.get("/_sim/health").json()["orgId"] == elsewhere_boot["orgId"]
+
+
+def test_reset_on_any_worker_returns_to_the_restored_state(workers: list[Simulator],
+                                                           doors: list[httpx.Client]) -> None:
+    elsewhere = Simulator()
+    boot = elsewhere.bootstrap()
+    register_delegated(service_account_api(elsewhere.client(), boot), "kept@example.com",
+                       KeyAuthenticator())
+    first, second = doors
+    admin(first, "POST", "restore", elsewhere.snapshot())
+    _sync()
+    register_delegated(service_account_api(second, boot), "later@example.com",
+                       KeyAuthenticator())
+    admin(second, "POST", "reset")  # the worker that did not restore
+    _sync()
+    for door in doors:
+        names = {u["username"] for u in _users(door, boot).json()["items"]}
+        assert "kept@example.com" in names and "later@example.com" not in names
+
+
+def test_a_fresh_start_publishes_the_baseline_workers_reset_to(tmp_path: Path) -> None:
+    path = tmp_path / "fresh.sqlite"
+    parent = Simulator(store=SqliteStore(path))
+    boot = parent.bootstrap()
+    parent.control.share(fresh=True)
+    worker = Simulator(store=SqliteStore(path))
+    worker.bootstrap()
+    worker.control.share()
+    door = worker.client()
+    register_delegated(service_account_api(door, boot), "temp@example.com", KeyAuthenticator())
+    admin(door, "POST", "reset")
+    names = {u["username"] for u in _users(door, boot).json()["items"]}
+    assert "temp@example.com" not in names and boot["serviceAccount"]["userId"]
+    assert _users(door, boot).status_code == 200  # the bootstrap identity survives the reset

@@ -188,6 +188,25 @@ def test_clock_and_faults_are_one_for_all_processes(two_processes: dict[str, Any
         a.post("/_sim/clock", json={"action": "set", "at": time.time()})
 
 
+def test_a_restore_through_one_process_holds_on_the_other(two_processes: dict[str, Any]) -> None:
+    """/_sim/restore through A: B takes the restored JWT secret, org and bootstrap identity."""
+    from simulator import Simulator
+
+    a, b = two_processes["clients"]
+    original = a.get("/_sim/snapshot").json()
+    elsewhere = Simulator()
+    boot = elsewhere.bootstrap()
+    try:
+        assert a.post("/_sim/restore", json=elsewhere.snapshot()).status_code == 200
+        for _ in range(4):  # fresh requests on B, each after the restore answered
+            users = service_account_api(b, boot).request("GET", "/auth/users")
+            assert users.status_code == 200, users.text
+        assert b.get("/_sim/health").json()["orgId"] == boot["orgId"]
+    finally:
+        assert a.post("/_sim/restore", json=original).status_code == 200
+    assert b.get("/_sim/health").json()["orgId"] == two_processes["boot"]["orgId"]
+
+
 def test_serve_workers_command(tmp_path: Path) -> None:
     """``dfns-sim serve --workers 2``: one bootstrap for all, flows and replays across workers."""
     port = free_port()
