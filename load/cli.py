@@ -38,10 +38,12 @@ def add_commands(sub: Any) -> None:
     load.add_argument("--run-time", "-t", default="20s", help="bounded run time (20s, 2m, ...)")
     load.add_argument("--shape", choices=SHAPE_NAMES, default=None,
                       help="load shape over the run (default: constant users)")
-    load.add_argument("--processes", type=int, default=0,
-                      help="Locust --processes N (forked load-generator processes)")
-    load.add_argument("--master-workers", type=int, default=0, metavar="N",
-                      help="distributed Locust on loopback: one --master and N --worker processes")
+    generators = load.add_mutually_exclusive_group()
+    generators.add_argument("--processes", type=int, default=0,
+                            help="Locust --processes N (forked load-generator processes)")
+    generators.add_argument("--master-workers", type=int, default=0, metavar="N",
+                            help="distributed Locust on loopback: one --master and N --worker "
+                                 "processes")
     load.add_argument("--server-workers", type=int, default=1,
                       help="dfns-sim serve --workers N (shared SQLite state)")
     load.add_argument("--max-requests", type=int, default=200_000,

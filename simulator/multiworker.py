@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -57,27 +58,36 @@ def create_app() -> Any:
     return sim.app
 
 
-def store_url(args: argparse.Namespace) -> str:
+def store_url(args: argparse.Namespace) -> tuple[str, Path | None]:
+    """The shared store's URL, and the temporary directory made for it (None: the user's)."""
     explicit = getattr(args, "store", None) or getattr(args, "state", None)
     if explicit:
-        return str(explicit)
+        return str(explicit), None
     # No --state: the shared state is ephemeral, so keep it in RAM (tmpfs) when the machine
     # has one; the SQLite store fsyncs every commit, which on a disk would set the pace.
     shm = "/dev/shm"
     shm_usable = os.path.isdir(shm) and os.access(shm, os.W_OK)
-    directory = tempfile.mkdtemp(prefix="dfns-sim-workers-", dir=shm if shm_usable else None)
-    return str(Path(directory) / "state.sqlite")
+    directory = Path(tempfile.mkdtemp(prefix="dfns-sim-workers-",
+                                      dir=shm if shm_usable else None))
+    return str(directory / "state.sqlite"), directory
 
 
 def serve_workers(args: argparse.Namespace) -> int:
+    url, temporary = store_url(args)
+    try:
+        return _serve_on(args, url)
+    finally:  # ephemeral state: nothing left in /dev/shm (RAM) once the server stops
+        if temporary is not None:
+            shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _serve_on(args: argparse.Namespace, url: str) -> int:
     import uvicorn
 
+    from simulator.cli import admin_settings, retention_settings  # the same for every worker
     from simulator.simulator import Simulator
 
-    url = store_url(args)
     # Ids are random per process; a shared seed would make workers mint the same ids.
-    from simulator.cli import admin_settings, retention_settings  # the same for every worker
-
     settings = {"rp_id": args.rp_id, "origin": args.origin, **admin_settings(args),
                 **retention_settings(args)}
     parent = Simulator(store=open_store(url), **settings)

@@ -213,9 +213,13 @@ def test_serve_workers_command(tmp_path: Path) -> None:
     boot_file = tmp_path / "boot.json"
     proc = subprocess.Popen([sys.executable, "-m", "simulator.cli", "serve", "--port", str(port),
                              "--workers", "2", "--bootstrap-out", str(boot_file)],
-                            start_new_session=True)
+                            start_new_session=True, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    banner = proc.stdout.readline()  # "... sharing /dev/shm/dfns-sim-workers-XXXX/state.sqlite"
+    state_dir = Path(banner.split(" sharing ")[1].split(" (org")[0]).parent
     try:
         _wait_ready(port, proc)
+        assert state_dir.is_dir()
         boot = json.loads(boot_file.read_text())
         # fresh connections, so the kernel spreads them over both workers
         def fresh() -> httpx.Client:
@@ -240,6 +244,7 @@ def test_serve_workers_command(tmp_path: Path) -> None:
         assert codes.count(200) == 1, codes
     finally:
         stop(proc)
+    assert not state_dir.exists()  # the ephemeral shared state leaves nothing in RAM
 
 
 def test_single_process_hosts_on_one_store(tmp_path: Path) -> None:
