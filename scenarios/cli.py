@@ -47,7 +47,7 @@ def _list(args: argparse.Namespace) -> int:
     for info in SCENARIOS.values():
         missing = pending(info, routes)
         flag = f"  [pending-on-route: {', '.join(missing)}]" if missing else ""
-        sim = "  [in-process only]" if info.needs_sim else ""
+        sim = "  [reads e-mail: in-process or a dfns-sim target]" if info.needs_sim else ""
         print(f"{info.name:40} {info.summary}{flag}{sim}")
     return 0
 
@@ -65,6 +65,11 @@ def _run(args: argparse.Namespace) -> int:
             print("--target URL needs --bootstrap FILE (dfns-sim serve --bootstrap-out FILE)")
             return 2
         stage = Stage.remote(args.target, args.bootstrap)
+        if info.needs_sim and not stage.reads_mail():  # before it registers anybody there
+            from scenarios.stage import MAIL_NEEDED
+
+            print(f"scenario {info.name}: {MAIL_NEEDED}")
+            return 2
     else:
         stage = Stage.inprocess()
     print(f"scenario {info.name}: {info.summary}")

@@ -24,7 +24,7 @@ class ScenarioInfo:
     summary: str
     cells: tuple[tuple[str, str], ...]
     routes: tuple[tuple[str, str], ...] = ()  # pending-on-route when any is missing
-    needs_sim: bool = False  # reads e-mailed codes / uses the clock
+    needs_sim: bool = False  # reads e-mailed codes: in process or a dfns-sim target
 
 
 SCENARIOS: dict[str, ScenarioInfo] = {}
@@ -199,7 +199,7 @@ def _recovery(delegated: bool, new_kind: str = "Key") -> Scenario:
             "recovery": assertion, "newCredentials": new_credentials},
             token=challenge["temporaryAuthenticationToken"]))
         stage.step(f"new {new_kind} + RecoveryKey signed by the old RecoveryKey; recovery complete")
-        if new_kind == "PasswordProtectedKey" and stage.sim is None:
+        if new_kind == "PasswordProtectedKey" and not stage.reads_mail():
             return
         login_code = None
         if new_kind == "PasswordProtectedKey":

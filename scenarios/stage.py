@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ class Stage:
     sim: Any = None
     echo: bool = True
     steps: list[str] = field(default_factory=list)
+    _outbox_readable: bool | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def inprocess(cls, echo: bool = True) -> Stage:
@@ -110,10 +112,37 @@ class Stage:
         self.step(f"delegated login of {user.username} (service account signs the user action)")
         return user
 
+    def reads_mail(self) -> bool:
+        """True when e-mailed codes can be read: in process, or through the admin API of a
+        ``dfns-sim serve`` target (``GET /_sim/outbox``; ``DFNS_SIM_ADMIN_TOKEN`` if it needs
+        one). A real Dfns deployment sends real e-mail, which a scenario cannot read."""
+        if self.sim is not None:
+            return True
+        if self._outbox_readable is None:
+            try:
+                response = self.http.get("/_sim/outbox", params={"limit": 0},
+                                         headers=self._admin_headers())
+                self._outbox_readable = response.status_code == 200
+            except httpx.HTTPError:
+                self._outbox_readable = False
+        return self._outbox_readable
+
     def last_code(self, to: str) -> str:
-        if self.sim is None:
-            raise RuntimeError("this scenario reads an e-mailed code: run it in-process")
-        return self.sim.last_code(to)
+        if self.sim is not None:
+            return str(self.sim.last_code(to))
+        if not self.reads_mail():
+            raise RuntimeError(MAIL_NEEDED)
+        items = self.http.get("/_sim/outbox", params={"to": to},
+                              headers=self._admin_headers()).json()["items"]
+        for message in reversed(items):
+            if message.get("code"):
+                return str(message["code"])
+        raise LookupError(f"no code has been sent to {to}")
+
+    @staticmethod
+    def _admin_headers() -> dict[str, str]:
+        token = os.environ.get("DFNS_SIM_ADMIN_TOKEN")
+        return {"Authorization": f"Bearer {token}"} if token else {}
 
     def expiration(self, seconds: float = 50) -> str:
         now = self.sim.clock.now() if self.sim is not None else dt.datetime.now(dt.UTC).timestamp()
@@ -121,3 +150,5 @@ class Stage:
 
 
 Scenario = Callable[[Stage], None]
+MAIL_NEEDED = ("this scenario reads an e-mailed code: run it in-process, or against a dfns-sim "
+               "server with its admin API on (it reads GET /_sim/outbox)")

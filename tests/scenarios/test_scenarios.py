@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -10,7 +12,10 @@ import pytest
 from conformance.registry import CHALLENGES, KINDS, NOT_APPLICABLE
 from scenarios.cli import render_matrix, served_routes
 from scenarios.library import SCENARIOS, matrix
-from scenarios.stage import Stage
+from scenarios.stage import MAIL_NEEDED, Stage
+from simulator import Simulator
+from simulator.cli import build_parser
+from simulator.server import ThreadedServer
 
 
 def test_matrix_has_no_empty_cell() -> None:
@@ -33,3 +38,30 @@ def test_scenario_runs(name: str, door: httpx.Client, sim: Any, bootstrap: dict)
     stage = Stage(door, bootstrap, sim, echo=False)
     SCENARIOS[name].fn(stage)
     assert stage.steps
+
+
+MAIL_READERS = [name for name, info in SCENARIOS.items() if info.needs_sim]
+
+
+@pytest.mark.parametrize("name", MAIL_READERS)
+def test_mail_reading_scenarios_run_against_a_dfns_sim_target(name: str, door: httpx.Client,
+                                                              bootstrap: dict) -> None:
+    # No Simulator object at hand, as with --target URL: codes come from GET /_sim/outbox.
+    stage = Stage(door, bootstrap, None, echo=False)
+    assert stage.reads_mail()
+    SCENARIOS[name].fn(stage)
+    assert stage.steps
+
+
+def test_a_target_without_mail_is_refused_before_anything_is_registered(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sim = Simulator(admin=False)  # like a real deployment: no /_sim/outbox to read codes from
+    boot_file = tmp_path / "boot.json"
+    boot_file.write_text(json.dumps(sim.bootstrap()))
+    users_before = len(list(sim.core.store.scan("users")))
+    with ThreadedServer(sim.app) as server:
+        args = build_parser().parse_args(["scenario", "run", "recovery-direct", "--target",
+                                          server.base_url, "--bootstrap", str(boot_file)])
+        assert args.func(args) == 2
+    assert capsys.readouterr().out.strip() == f"scenario recovery-direct: {MAIL_NEEDED}"
+    assert len(list(sim.core.store.scan("users"))) == users_before
