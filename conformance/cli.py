@@ -102,13 +102,23 @@ def demo(args: argparse.Namespace) -> int:
     return rc
 
 
+PASS_THROUGH = ("Any other argument goes to pytest as is, e.g. -k REG-KEY, -x, or "
+                "--dfns-disable-rules RULE[,RULE] (TEST-ONLY: show which checks turn red).")
+
+
+def _conformance_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("--target", default="inprocess", help="'inprocess' or a base URL")
+    parser.add_argument("--bootstrap", default=None, help="bootstrap JSON for --target URL")
+    parser.add_argument("--workers", default="2", help="pytest-xdist workers (0: none)")
+    parser.add_argument("--out", default=None,
+                        help="write junit.xml, allure-results, summary.html here")
+    return parser
+
+
 def add_commands(sub: Any) -> None:
-    conf = sub.add_parser("conformance", help="run the conformance suite (extra args go to pytest)")
-    conf.add_argument("--target", default="inprocess", help="'inprocess' or a base URL")
-    conf.add_argument("--bootstrap", default=None, help="bootstrap JSON for --target URL")
-    conf.add_argument("--workers", default="2", help="pytest-xdist workers (0: none)")
-    conf.add_argument("--out", default=None,
-                      help="write junit.xml, allure-results, summary.html here")
+    conf = _conformance_options(sub.add_parser(
+        "conformance", help="run the conformance suite (extra args go to pytest)",
+        description="Run the numbered conformance checks.", epilog=PASS_THROUGH))
     conf.set_defaults(func=None, _conformance=True)
 
     dem = sub.add_parser("demo", help="the main job: whole suite in-process + every report")
@@ -121,14 +131,8 @@ def add_commands(sub: Any) -> None:
 
 def main_conformance(argv: list[str]) -> int:
     """``dfns-sim conformance`` lets unknown arguments through to pytest."""
-    parser = argparse.ArgumentParser(prog="dfns-sim conformance")
-    parser.add_argument("--target", default="inprocess")
-    parser.add_argument("--bootstrap", default=None)
-    parser.add_argument("--workers", default="2")
-    parser.add_argument("--out", default=None)
+    parser = _conformance_options(argparse.ArgumentParser(
+        prog="dfns-sim conformance", description="Run the numbered conformance checks.",
+        epilog=PASS_THROUGH))
     args, extra = parser.parse_known_args(argv)
     return run_conformance(args, extra)
-
-
-
-
