@@ -54,6 +54,7 @@ def _leaf(
     aaguid: bytes,
     validity: tuple[_dt.datetime, _dt.datetime],
     serial: int,
+    deterministic: bool,
 ) -> x509.Certificate:
     root_key, root_cert = pki_root
     subject = x509.Name([
@@ -74,7 +75,7 @@ def _leaf(
         .not_valid_after(validity[1])
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(aaguid_ext, critical=False)
-        .sign(root_key, hashes.SHA256())
+        .sign(root_key, hashes.SHA256(), ecdsa_deterministic=deterministic)
     )
 
 
@@ -106,7 +107,8 @@ def build_attestation_pki(aaguid: bytes, rng: Rng) -> AttestationPki:
             ),
             critical=True,
         )
-        .sign(root_key, hashes.SHA256())
+        # RFC 6979 nonces when seeded: a seeded authenticator replays its certificates too
+        .sign(root_key, hashes.SHA256(), ecdsa_deterministic=rng.seeded)
     )
     root = (root_key, root_cert)
     return AttestationPki(
@@ -114,9 +116,11 @@ def build_attestation_pki(aaguid: bytes, rng: Rng) -> AttestationPki:
         root_cert=root_cert,
         key=key,
         cert=_leaf(pki_root=root, public_key=key.public_key(), aaguid=aaguid, validity=_VALID,
-                   serial=_serial(rng, "att-serial")),
+                   serial=_serial(rng, "att-serial"), deterministic=rng.seeded),
         expired_cert=_leaf(pki_root=root, public_key=key.public_key(), aaguid=aaguid,
-                           validity=_EXPIRED, serial=_serial(rng, "att-serial-expired")),
+                           validity=_EXPIRED, serial=_serial(rng, "att-serial-expired"),
+                           deterministic=rng.seeded),
         wrong_key_cert=_leaf(pki_root=root, public_key=other.public_key(), aaguid=aaguid,
-                             validity=_VALID, serial=_serial(rng, "att-serial-wrong")),
+                             validity=_VALID, serial=_serial(rng, "att-serial-wrong"),
+                             deterministic=rng.seeded),
     )

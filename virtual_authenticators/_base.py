@@ -205,17 +205,21 @@ def key_algorithm_name(key: PrivateKey | PublicKey) -> str:
     raise TypeError(f"unsupported key type {type(key).__name__}")
 
 
-def sign_bytes(key: PrivateKey, data: bytes, *, deterministic: bool = False) -> bytes:
-    """ECDSA SHA-256 DER / Ed25519 raw 64 bytes / RSA PKCS#1 v1.5 SHA-256 (credentials.md §3.4).
+def sign_bytes(key: PrivateKey, data: bytes, *, deterministic: bool = False,
+               sha512: bool = False) -> bytes:
+    """ECDSA SHA-256 DER / Ed25519 raw 64 bytes / RSA PKCS#1 v1.5 SHA-256 (credentials.md §3.4);
+    ``sha512``: SHA-512 instead, as the ``"algorithm": "SHA512"`` member announces (Ed25519
+    hashes internally and ignores it).
 
     ``deterministic`` selects RFC 6979 nonces for ECDSA so seeded runs replay byte for byte.
     """
+    digest = hashes.SHA512() if sha512 else hashes.SHA256()
     if isinstance(key, ed25519.Ed25519PrivateKey):
         return key.sign(data)
     if isinstance(key, ec.EllipticCurvePrivateKey):
-        return key.sign(data, ec.ECDSA(hashes.SHA256(), deterministic_signing=deterministic))
+        return key.sign(data, ec.ECDSA(digest, deterministic_signing=deterministic))
     if isinstance(key, rsa.RSAPrivateKey):
-        return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+        return key.sign(data, padding.PKCS1v15(), digest)
     raise TypeError(f"unsupported private key type {type(key).__name__}")
 
 

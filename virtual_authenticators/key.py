@@ -95,7 +95,8 @@ class KeyAuthenticator(Authenticator):
         self.client_data_layout = client_data_layout
         self.origin = origin
         self.challenge_encoding = challenge_encoding
-        # optional "algorithm" member of attestationData (§3.2): RSA-SHA256 / SHA256 / SHA512
+        # optional "algorithm" member of attestationData (§3.2): RSA-SHA256 / SHA256 / SHA512;
+        # "SHA512" also signs the attestation with SHA-512 (assertions stay SHA-256)
         self.attestation_algorithm = attestation_algorithm
         # RFC 6979 nonces by default when seeded, so a seeded run replays byte for byte
         self.deterministic = self.rng.seeded if deterministic is None else deterministic
@@ -135,7 +136,7 @@ class KeyAuthenticator(Authenticator):
         pem = self._attestation_pem()
         signature = sign_bytes(
             self._key, credential_info_fingerprint(client_data, pem),
-            deterministic=self.deterministic,
+            deterministic=self.deterministic, sha512=self.attestation_algorithm == "SHA512",
         )
         attestation: dict[str, str] = {"publicKey": pem, "signature": signature.hex()}
         if self.attestation_algorithm:

@@ -144,6 +144,7 @@ class PasskeyAuthenticator(Authenticator):
         self.counter_mode = counter_mode
         self.challenge_encoding = challenge_encoding
         self.default_faults = as_faults(faults)
+        self._check_statement_faults(self.default_faults & CREATE_FAULTS)  # fail at setup
         self.include_user_handle = include_user_handle
         self.credentials: dict[bytes, PasskeyCredential] = {}
         self._global_counter = 0
@@ -183,6 +184,11 @@ class PasskeyAuthenticator(Authenticator):
 
     def _next_counter(self, cred: PasskeyCredential, faults: frozenset[Fault]) -> int:
         if Fault.COUNTER_NOT_INCREASED in faults:
+            if cred.last_reported == 0:
+                # 0 again after 0 is legal (an authenticator without a counter): the fault
+                # would pass silently, so say so instead of sending a valid assertion.
+                raise ValueError("counter-not-increased needs a credential whose counter has "
+                                 "moved: make one assertion first (not with counter_mode 'zero')")
             return cred.last_reported
         if self.counter_mode == "zero":
             value = 0
@@ -302,6 +308,10 @@ class PasskeyAuthenticator(Authenticator):
 
     def _check_statement_faults(self, requested: frozenset[Fault]) -> None:
         # asked-for faults that the configured statement cannot carry would pass silently
+        if Fault.X5C_EXPIRED in requested and self.attestation == "fido-u2f":
+            # WebAuthn §8.6 (fido-u2f) has no validity-period step; the simulator checks it
+            # for packed only, so an expired certificate here would not be a failure.
+            raise ValueError("fault 'x5c-expired' needs attestation 'packed', not 'fido-u2f'")
         if self.attestation in ("packed", "fido-u2f"):
             return
         needs_x5c = requested & {Fault.X5C_MISSING, Fault.X5C_EMPTY, Fault.X5C_EXPIRED,
@@ -325,7 +335,7 @@ class PasskeyAuthenticator(Authenticator):
         ``private_key`` / ``credential_id`` replace the freshly drawn ones, to reproduce a
         known registration (worked examples, bug replays); the key must suit the chosen alg."""
         active = self._faults(faults, CREATE_FAULTS, "create")
-        self._check_statement_faults(as_faults(faults))
+        self._check_statement_faults(active)  # per call and default faults alike
         rp_id = (options.get("rp") or {}).get("id") or origin_host(self.origin)
         user_handle = b64url_decode(options["user"]["id"])
         excluded = {b64url_decode(c["id"]) for c in options.get("excludeCredentials") or []}

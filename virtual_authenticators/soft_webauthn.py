@@ -51,7 +51,7 @@ class SoftWebauthnDevice:
 
     @property
     def sign_count(self) -> int:
-        return self._credential.counter if self._credential else 0
+        return self._credential.last_reported if self._credential else 0
 
     def _fresh(self, origin: str) -> PasskeyAuthenticator:
         self._authenticator = PasskeyAuthenticator(origin=origin, seed=self._seed, **self._knobs)

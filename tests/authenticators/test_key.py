@@ -212,3 +212,41 @@ def test_python_sdk_layout_matches_key_signer_bytes(alg: str) -> None:
     for result in (a, b):  # ECDSA nonces differ; both must verify
         reference_key_assertion(result["credentialAssertion"], ACTION_CHALLENGE,
                                 ours.public_key_pem)
+
+
+@pytest.mark.parametrize("alg", ALGORITHMS)
+def test_sha512_attestation_algorithm_signs_with_sha512(alg: str) -> None:
+    # credentials.md §3.2: "algorithm": "SHA512" announces a SHA-512 signature.
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    from simulator.verification.key_kinds import verify_key_attestation
+    from virtual_authenticators.key import credential_info_fingerprint
+
+    auth = KeyAuthenticator(alg, seed=SEEDS[alg], private_key=authenticator(alg, "docs-sorted")
+                            .private_key_pem, attestation_algorithm="SHA512")
+    info = auth.register({"challenge": API_CHALLENGE})["credentialInfo"]
+    attestation = json.loads(unb64u(info["attestationData"]))
+    assert attestation["algorithm"] == "SHA512"
+    signed = credential_info_fingerprint(unb64u(info["clientData"]), attestation["publicKey"])
+    public = serialization.load_pem_public_key(attestation["publicKey"].encode())
+    signature = bytes.fromhex(attestation["signature"])
+
+    def verifies(digest: hashes.HashAlgorithm) -> bool:
+        try:
+            if isinstance(public, ec.EllipticCurvePublicKey):
+                public.verify(signature, signed, ec.ECDSA(digest))
+            elif isinstance(public, rsa.RSAPublicKey):
+                public.verify(signature, signed, padding.PKCS1v15(), digest)
+            else:
+                assert isinstance(public, ed25519.Ed25519PublicKey)
+                public.verify(signature, signed)  # EdDSA: no separate hash to choose
+            return True
+        except InvalidSignature:
+            return False
+
+    assert verifies(hashes.SHA512())
+    assert alg == "Ed25519" or not verifies(hashes.SHA256())
+    registration = verify_key_attestation(info, challenge=API_CHALLENGE)  # the simulator agrees
+    assert registration.algorithm == "SHA512"

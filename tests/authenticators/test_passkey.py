@@ -221,3 +221,47 @@ def test_worked_example_d_reproduced() -> None:
         "MEUCIQDlF-zGUTGHzic3YxknI6S7WRauW-rWnJPF0LIcESZsJgIgX8jSySlyBJCsQNblxAEuOxA41VdreBRleThdzZLTwdY"
     )
     assert assertion["userHandle"] == "dXMtMmJhMGgtbHZwMnEtOHYxODYwcGNqMWJoNWlyZg"
+
+
+# -- faults that would pass silently are refused ---------------------------------------------
+def test_statement_faults_given_as_defaults_are_checked_at_construction() -> None:
+    for fault in ("x5c-expired", "x5c-missing", "x5c-empty", "x5c-wrong-key"):
+        with pytest.raises(ValueError, match=f"faults \\['{fault}'\\] need attestation"):
+            PasskeyAuthenticator(origin=ORIGIN, faults={fault})  # attestation "none"
+    with pytest.raises(ValueError, match="bogus-signature on create needs a signed"):
+        PasskeyAuthenticator(origin=ORIGIN, faults={Fault.BOGUS_SIGNATURE})
+
+
+def test_expired_certificate_needs_packed() -> None:
+    # fido-u2f verification (WebAuthn §8.6) has no validity-period step
+    with pytest.raises(ValueError, match="'x5c-expired' needs attestation 'packed'"):
+        PasskeyAuthenticator(origin=ORIGIN, attestation="fido-u2f", faults={"x5c-expired"})
+    u2f = PasskeyAuthenticator(origin=ORIGIN, attestation="fido-u2f")
+    with pytest.raises(ValueError, match="'x5c-expired' needs attestation 'packed'"):
+        u2f.create(creation_options(os.urandom(32), -7), faults={Fault.X5C_EXPIRED})
+
+
+@pytest.mark.parametrize("mode", ["per-credential", "zero"])
+def test_counter_not_increased_needs_a_counter_that_moved(mode: str) -> None:
+    authenticator = PasskeyAuthenticator(origin=ORIGIN, counter_mode=mode, seed=3)
+    challenge = os.urandom(32)
+    registration = authenticator.create(creation_options(challenge, -7))
+    options = request_options(challenge, registration["id"])
+    with pytest.raises(ValueError, match="counter-not-increased needs a credential"):
+        authenticator.get(options, faults={Fault.COUNTER_NOT_INCREASED})
+    if mode == "per-credential":
+        authenticator.get(options)  # counter 1
+        replayed = authenticator.get(options, faults={Fault.COUNTER_NOT_INCREASED})
+        assert unb64u(replayed["response"]["authenticatorData"])[33:37] == b"\0\0\0\1"
+
+
+@pytest.mark.parametrize("attestation", ["packed", "fido-u2f", "packed-self", "none"])
+def test_seeded_passkeys_replay_their_attestation_byte_for_byte(attestation: str) -> None:
+    def run() -> tuple[dict[str, Any], bytes]:
+        authenticator = PasskeyAuthenticator(origin=ORIGIN, attestation=attestation, seed=11)
+        response = authenticator.create(creation_options(b"c" * 32, -7))
+        root = authenticator.attestation_root_pem if attestation in ("packed", "fido-u2f") \
+            else b""
+        return response, root
+
+    assert run() == run()
