@@ -44,6 +44,13 @@ class AdminRequest:
         return self.body.get(name) if isinstance(self.body, dict) else None
 
 
+def _only_known(given: Any, known: tuple[str, ...], what: str) -> None:
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise ControlError(400, f"unknown {what} {unknown[0]!r}; expected one of "
+                                f"{', '.join(known)}", details={"field": unknown[0]})
+
+
 def _int_query(request: AdminRequest, name: str) -> int | None:
     raw = request.query.get(name)
     if raw is None or raw == "":
@@ -98,6 +105,7 @@ class AdminApi:
     async def reset(self, request: AdminRequest) -> Any:
         if request.body is not None and not isinstance(request.body, dict):
             raise ControlError(400, "the body must be empty or {\"orgId\": ...}")
+        _only_known(request.body or {}, ("orgId",), "field")  # a typo must not reset everything
         return self.control.reset(request.field("orgId"))
 
     async def snapshot(self, request: AdminRequest) -> Any:
@@ -110,12 +118,15 @@ class AdminApi:
         if not isinstance(request.body, dict) or "seed" not in request.body:
             raise ControlError(400, "the body must be {\"seed\": <integer or null>}",
                                details={"field": "seed"})
+        _only_known(request.body, ("seed",), "field")
         return self.control.seed(request.body["seed"])
 
     async def clock(self, request: AdminRequest) -> Any:
         return self.control.clock_view()
 
     async def clock_command(self, request: AdminRequest) -> Any:
+        if isinstance(request.body, dict):
+            _only_known(request.body, ("action", "at", "seconds"), "field")
         return self.control.clock_command(request.body)
 
     async def list_faults(self, request: AdminRequest) -> Any:
@@ -149,18 +160,20 @@ class AdminApi:
         return {"cleared": True}
 
     async def remove_fault(self, request: AdminRequest) -> Any:
-        rule_id = request.path.rsplit("/", 1)[-1]
-        if not self.control.faults.remove(rule_id):
+        rule_id = request.path[len("/faults/"):]
+        if "/" in rule_id or not self.control.faults.remove(rule_id):
             raise ControlError(404, "fault not found", details={"id": rule_id})
         return {"removed": rule_id}
 
-    def _outbox_filters(self, request: AdminRequest) -> dict[str, Any]:
+    def _outbox_filters(self, request: AdminRequest, *extra: str) -> dict[str, Any]:
         q = request.query
+        # an unknown (or misspelt) filter would otherwise widen a DELETE to every message
+        _only_known(q, ("to", "kind", "orgId", "userId", *extra), "query parameter")
         return {"to": q.get("to"), "kind": q.get("kind"), "org_id": q.get("orgId"),
                 "user_id": q.get("userId")}
 
     async def outbox(self, request: AdminRequest) -> Any:
-        items = self.control.outbox(**self._outbox_filters(request))
+        items = self.control.outbox(**self._outbox_filters(request, "limit"))
         limit = _int_query(request, "limit")
         if limit is not None:
             items = items[-limit:] if limit else []
@@ -170,6 +183,7 @@ class AdminApi:
         return {"deleted": self.control.clear_outbox(**self._outbox_filters(request))}
 
     async def journal(self, request: AdminRequest) -> Any:
+        _only_known(request.query, ("limit", "method", "path", "status"), "query parameter")
         status = _int_query(request, "status")
         items = self.control.journal.entries(_int_query(request, "limit"),
                                              method=request.query.get("method"),
@@ -240,7 +254,7 @@ class SimulatorApp:
             if raw.strip():
                 try:
                     body = json.loads(raw)
-                except (ValueError, UnicodeDecodeError):
+                except (ValueError, UnicodeDecodeError, RecursionError):  # nested too deep
                     raise ApiError(400, "request body is not valid JSON",
                                    code="invalid_json") from None
             query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))

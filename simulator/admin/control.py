@@ -8,6 +8,7 @@ service account were created, so the bootstrap identity keeps working after a re
 from __future__ import annotations
 
 import importlib
+import math
 import time
 from typing import Any, cast
 
@@ -21,6 +22,9 @@ from simulator.store import SnapshotStore
 
 CLOCK_ACTIONS = ("freeze", "unfreeze", "set", "advance")
 MAX_CLOCK_STEP = 100 * 365 * 86400.0
+# The simulated clock stays within [1970, 3000): every date it stamps then formats as ISO-8601
+# (datetime has no year 10000, and years before 1000 lose their zero padding).
+CLOCK_START, CLOCK_END = 0.0, 32503680000.0
 
 
 class ControlError(ApiError):
@@ -204,9 +208,12 @@ class Control:
         else:
             seconds = body.get("seconds")
             if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) \
-                    or abs(seconds) > MAX_CLOCK_STEP:
+                    or not math.isfinite(seconds) or abs(seconds) > MAX_CLOCK_STEP:
                 raise ControlError(400, "advance needs seconds (a number, at most 100 years)",
                                    details={"field": "seconds"})
+            if not CLOCK_START <= clock.now() + seconds < CLOCK_END:
+                raise ControlError(400, "advance would take the clock out of range (1970 to "
+                                        "3000)", details={"field": "seconds"})
             clock.advance(float(seconds))
         return self.clock_view()
 
@@ -235,13 +242,17 @@ class Control:
 def _instant(value: Any) -> float:
     if isinstance(value, bool):
         raise ControlError(400, "at must be ISO-8601 or epoch seconds", details={"field": "at"})
+    instant: float | None = None
     if isinstance(value, (int, float)):
-        if not 0 <= value < 253402300800:  # year 10000
-            raise ControlError(400, "at is out of range", details={"field": "at"})
-        return float(value)
-    if isinstance(value, str):
+        instant = float(value)
+    elif isinstance(value, str):
         try:
-            return parse_iso8601(value)
+            instant = parse_iso8601(value)
         except (ValueError, OverflowError):
             pass
-    raise ControlError(400, "at must be ISO-8601 or epoch seconds", details={"field": "at"})
+    if instant is None:
+        raise ControlError(400, "at must be ISO-8601 or epoch seconds", details={"field": "at"})
+    # NaN fails both comparisons; the window keeps every date the API formats a real one
+    if not CLOCK_START <= instant < CLOCK_END:
+        raise ControlError(400, "at is out of range (1970 to 3000)", details={"field": "at"})
+    return instant

@@ -10,6 +10,7 @@ Only the skin (:mod:`simulator.admin.middleware`) applies them; services never s
 from __future__ import annotations
 
 import fnmatch
+import math
 import random
 import re
 import threading
@@ -75,6 +76,8 @@ class FaultRule:
 def _number(value: Any, name: str, *, low: float, high: float, integer: bool = False) -> Any:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise FaultSpecError(name, f"{name} must be a number")
+    if not math.isfinite(value):  # JSON as Python reads it allows NaN and Infinity
+        raise FaultSpecError(name, f"{name} must be a finite number")
     if integer and int(value) != value:
         raise FaultSpecError(name, f"{name} must be an integer")
     if not low <= value <= high:

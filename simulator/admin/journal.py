@@ -94,7 +94,7 @@ def mask_body(raw: bytes) -> Any:
         return None
     try:
         return mask_value(json.loads(raw))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # nesting too deep to walk
         text = raw[:MAX_BODY_CHARS].decode("utf-8", errors="replace")
         return _mask_raw_text(text)
 

@@ -212,7 +212,7 @@ class Endpoint:
         if raw.strip():
             try:
                 parsed = loads_json(raw)
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):  # nested past the stack
                 if core.config.policy.on("json.body"):
                     raise ApiError(400, "request body is not valid JSON",
                                    code="invalid_json") from None

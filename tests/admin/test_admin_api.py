@@ -119,13 +119,41 @@ def test_clock_twin(sim: Simulator) -> None:
     ({"action": "warp"}, "action must be one of freeze, unfreeze, set, advance"),
     ({"action": "set"}, "set needs at (ISO-8601 or epoch seconds)"),
     ({"action": "set", "at": "yesterday"}, "at must be ISO-8601 or epoch seconds"),
-    ({"action": "freeze", "at": -1}, "at is out of range"),
+    ({"action": "freeze", "at": -1}, "at is out of range (1970 to 3000)"),
+    ({"action": "set", "at": 253402300799}, "at is out of range (1970 to 3000)"),
+    ({"action": "set", "at": "9999-12-31T23:59:59.9999999Z"}, "at is out of range (1970 to 3000)"),
+    ({"action": "set", "at": "0001-01-01T00:00:00Z"}, "at is out of range (1970 to 3000)"),
     ({"action": "advance", "seconds": "60"}, "advance needs seconds (a number, at most 100 years)"),
     ({"action": "advance", "seconds": 1e12}, "advance needs seconds (a number, at most 100 years)"),
     ([], "the body must be a JSON object with an action"),
 ])
 def test_clock_rejections(door: httpx.Client, body: object, message: str) -> None:
     assert error_of(door.post("/_sim/clock", json=body), 400) == message
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    (b'{"action": "advance", "seconds": NaN}',
+     "advance needs seconds (a number, at most 100 years)"),
+    (b'{"action": "advance", "seconds": Infinity}',
+     "advance needs seconds (a number, at most 100 years)"),
+    (b'{"action": "set", "at": NaN}', "at is out of range (1970 to 3000)"),
+])
+def test_clock_rejects_non_finite_numbers(door: httpx.Client, sa: DfnsApi, raw: bytes,
+                                          message: str) -> None:
+    # Python's JSON reader accepts NaN and Infinity; the clock must not take them
+    assert error_of(door.post("/_sim/clock", content=raw), 400) == message
+    assert admin(door, "GET", "clock")["epoch"] > 0
+    ok(sa.request("GET", "/permissions"))  # the simulator still works
+
+
+def test_clock_cannot_be_advanced_out_of_range(door: httpx.Client, sa: DfnsApi) -> None:
+    admin(door, "POST", "clock", {"action": "freeze", "at": "2999-12-31T00:00:00Z"})
+    assert error_of(door.post("/_sim/clock", json={"action": "advance", "seconds": 86400 * 2}),
+                    400) == "advance would take the clock out of range (1970 to 3000)"
+    admin(door, "POST", "clock", {"action": "freeze", "at": 10})
+    assert error_of(door.post("/_sim/clock", json={"action": "advance", "seconds": -11}),
+                    400) == "advance would take the clock out of range (1970 to 3000)"
+    assert admin(door, "GET", "clock")["now"] == "1970-01-01T00:00:10.000Z"
 
 
 # -- outbox -----------------------------------------------------------------------------------
@@ -251,3 +279,43 @@ def test_reset_works_on_the_sqlite_store(tmp_path: object) -> None:
         sim.reset()
         assert "sqlite@example.com" not in [u["username"]
                                             for u in ok(sa.request("GET", "/auth/users"))["items"]]
+
+
+# -- unknown keys never widen an action (a typo must not reset or delete everything) ----------
+@pytest.mark.parametrize(("verb", "route", "body", "params", "message"), [
+    ("POST", "reset", {"orgID": "or-x"}, None,
+     "unknown field 'orgID'; expected one of orgId"),
+    ("DELETE", "outbox", None, {"To": "a@example.com"},
+     "unknown query parameter 'To'; expected one of to, kind, orgId, userId"),
+    ("DELETE", "outbox", None, {"limit": "1"},
+     "unknown query parameter 'limit'; expected one of to, kind, orgId, userId"),
+    ("GET", "journal", None, {"stauts": "200"},
+     "unknown query parameter 'stauts'; expected one of limit, method, path, status"),
+    ("POST", "seed", {"seed": 1, "sead": 2}, None, "unknown field 'sead'; expected one of seed"),
+    ("POST", "clock", {"action": "advance", "second": 5}, None,
+     "unknown field 'second'; expected one of action, at, seconds"),
+])
+def test_unknown_keys_are_refused(door: httpx.Client, sa: DfnsApi, verb: str, route: str,
+                                  body: object, params: dict | None, message: str) -> None:
+    ok(sa.signed("POST", "/auth/users", {"email": "kept@example.com",
+                                         "kind": "CustomerEmployee"}))
+    response = door.request(verb, f"/_sim/{route}", json=body, params=params)
+    assert error_of(response, 400) == message
+    assert admin(door, "GET", "outbox")["items"]  # nothing was reset or deleted
+    assert any(u["username"] == "kept@example.com"
+               for u in ok(sa.request("GET", "/auth/users"))["items"])
+
+
+def test_a_fault_is_deleted_by_its_exact_id_only(door: httpx.Client) -> None:
+    rule = admin(door, "POST", "faults", {"path": "/auth/login*", "status": 503})
+    assert error_of(door.delete(f"/_sim/faults/anything/{rule['id']}"), 404) == "fault not found"
+    assert admin(door, "DELETE", f"faults/{rule['id']}") == {"removed": rule["id"]}
+
+
+@pytest.mark.parametrize("field", ["times", "status", "retryAfter", "probability", "latencyMs"])
+@pytest.mark.parametrize("value", [b"NaN", b"Infinity", b"-Infinity"])
+def test_fault_numbers_must_be_finite(door: httpx.Client, field: str, value: bytes) -> None:
+    raw = b'{"path": "/auth/*", "action": "error", "%s": %s}' % (field.encode(), value)
+    assert error_of(door.post("/_sim/faults", content=raw), 400) == \
+        f"{field} must be a finite number"
+    assert admin(door, "GET", "faults")["items"] == []

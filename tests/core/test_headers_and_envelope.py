@@ -117,3 +117,12 @@ def test_server_timing_reports_verification(enroll: Callable[..., Enrolled],
     timing = dict(part.strip().split(";dur=")
                   for part in response.headers["server-timing"].split(","))
     assert float(timing["verify"]) > 0 and float(timing["app"]) >= float(timing["verify"])
+
+
+@pytest.mark.parametrize("depth", [5_000, 100_000])
+def test_json_nested_past_the_stack_is_a_400(anon: DfnsApi, depth: int) -> None:
+    body = b'{"username": "a", "x": ' + b"[" * depth + b"]" * depth + b"}"
+    response = anon.http.post("/auth/login/init", content=body,
+                              headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "request body is not valid JSON"
