@@ -167,7 +167,7 @@ class Control:
             codec.load_state(self.target, document)
         except ApiError:
             raise
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             raise ControlError(400, f"invalid state document: {exc}") from None
         # The restored document is the new starting point: its org, secret and bootstrap
         # identity are what a later reset() must keep working.

@@ -17,6 +17,7 @@ writes floats with ``repr``, which round-trips every finite float bit for bit).
 from __future__ import annotations
 
 import base64
+import binascii
 import dataclasses
 import importlib
 import json
@@ -59,7 +60,9 @@ def entity_class(name: str, module: str | None = None) -> type:
     if cls is None:
         _refresh_registry()
         cls = _REGISTRY.get(name)
-    if cls is None and module:
+    # Only the simulator's own modules are imported to find a class: a document must not
+    # make the server import (and so run) any module it names.
+    if cls is None and module and module.startswith("simulator."):
         try:
             candidate = getattr(importlib.import_module(module), name, None)
         except ImportError:
@@ -128,7 +131,10 @@ def decode_value(data: Any) -> Any:
     if tag == "$dict":
         return {_hashable(decode_value(k)): decode_value(v) for k, v in inner}
     if tag == "$bytes":
-        return base64.b64decode(inner)
+        try:
+            return base64.b64decode(inner, validate=True)
+        except (binascii.Error, TypeError, ValueError):
+            raise StateFormatError("$bytes must hold base64") from None
     if tag == "$set":
         return {_hashable(decode_value(v)) for v in inner}
     if tag == "$frozenset":
@@ -216,6 +222,8 @@ def load_state(target: Any, doc: Mapping[str, Any]) -> None:
     raw_tables = doc.get("tables")
     if not isinstance(raw_tables, Mapping):
         raise StateFormatError("state document has no tables")
+    if not all(isinstance(rows, Mapping) for rows in raw_tables.values()):
+        raise StateFormatError("every table must be an object of rows")
     tables = {
         str(name): {str(key): decode_value(value) for key, value in rows.items()}
         for name, rows in raw_tables.items()
@@ -223,8 +231,24 @@ def load_state(target: Any, doc: Mapping[str, Any]) -> None:
     load = getattr(core.store, "load", None)
     if load is None:
         raise TypeError(f"{type(core.store).__name__} cannot load a whole state (needs load())")
-    load(tables)
-    apply_core_meta(target, doc.get("core") or {})
+    from simulator.persistence.validation import check_core, check_tables
+
+    previous = _store_tables(core.store)
+    check_tables(tables, previous)
+    meta = check_core(doc.get("core"), tables)
+    previous_meta = core_meta(target)
+    try:
+        _replace(target, tables, meta)
+    except BaseException:
+        # Nothing half-done: a failure while replacing puts the previous state back.
+        _replace(target, previous, previous_meta)
+        raise
+
+
+def _replace(target: Any, tables: dict[str, dict[str, Any]], meta: Mapping[str, Any]) -> None:
+    core, _ = _split(target)
+    core.store.load(tables)
+    apply_core_meta(target, meta)
     save = getattr(core.store, "save_core_meta", None)
     if save is not None:  # persistent stores remember the restored org and secret too
         save(core_meta(target))
