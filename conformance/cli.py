@@ -31,7 +31,28 @@ def _pytest_command(args: argparse.Namespace, out: Path | None, extra: list[str]
     return cmd + extra
 
 
+def _check_target(args: argparse.Namespace) -> str | None:
+    """Why the run cannot start (checked once here, not failed again by every test)."""
+    workers = str(getattr(args, "workers", "0"))
+    if workers != "auto" and not workers.isdigit():
+        return f"--workers must be a whole number >= 0 or 'auto', not {workers!r}"
+    if args.target and args.target != "inprocess":
+        if not args.bootstrap:
+            return "--target URL needs --bootstrap FILE (dfns-sim serve --bootstrap-out FILE)"
+        try:
+            boot = json.loads(Path(args.bootstrap).read_text())
+        except (OSError, ValueError) as exc:
+            return f"cannot read --bootstrap {args.bootstrap}: {exc}"
+        if not isinstance(boot, dict) or "serviceAccount" not in boot:
+            return f"--bootstrap {args.bootstrap} is not a dfns-sim bootstrap file"
+    return None
+
+
 def run_conformance(args: argparse.Namespace, extra: list[str]) -> int:
+    problem = _check_target(args)
+    if problem is not None:
+        print(f"dfns-sim conformance: error: {problem}", file=sys.stderr)
+        return 2
     out = Path(args.out).resolve() if args.out else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -83,6 +104,10 @@ def _closing(out: Path, rc: int, seconds: float, allure: str) -> None:
 
 
 def demo(args: argparse.Namespace) -> int:
+    problem = _check_target(args)
+    if problem is not None:
+        print(f"dfns-sim demo: error: {problem}", file=sys.stderr)
+        return 2
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     print("dfns-sim demo — the Dfns auth conformance suite against the embedded simulator")

@@ -25,6 +25,7 @@ def _bench(args: argparse.Namespace) -> int:
 def add_commands(sub: Any) -> None:
     from load.common import SHAPE_NAMES  # not load.shapes: importing locust patches sockets
     from load.runner import PROFILES
+    from simulator import cli_types
 
     load = sub.add_parser(
         "load", help="run a Locust profile headless against a loopback dfns-sim serve",
@@ -32,21 +33,24 @@ def add_commands(sub: Any) -> None:
                     "(headless, bounded), writes reports/load/PROFILE/ (HTML, CSV, summary, "
                     "latency picture).")
     load.add_argument("profile", choices=sorted(PROFILES))
-    load.add_argument("--users", "-u", type=int, default=10, help="peak concurrent users")
-    load.add_argument("--spawn-rate", "-r", type=float, default=None,
+    load.add_argument("--users", "-u", type=cli_types.positive_int, default=10,
+                      help="peak concurrent users")
+    load.add_argument("--spawn-rate", "-r", type=cli_types.positive_float, default=None,
                       help="users started per second")
-    load.add_argument("--run-time", "-t", default="20s", help="bounded run time (20s, 2m, ...)")
+    load.add_argument("--run-time", "-t", type=cli_types.run_time, default="20s",
+                      help="bounded run time (20s, 2m, ...)")
     load.add_argument("--shape", choices=SHAPE_NAMES, default=None,
                       help="load shape over the run (default: constant users)")
     generators = load.add_mutually_exclusive_group()
-    generators.add_argument("--processes", type=int, default=0,
+    generators.add_argument("--processes", type=cli_types.non_negative_int, default=0,
                             help="Locust --processes N (forked load-generator processes)")
-    generators.add_argument("--master-workers", type=int, default=0, metavar="N",
+    generators.add_argument("--master-workers", type=cli_types.non_negative_int, default=0,
+                            metavar="N",
                             help="distributed Locust on loopback: one --master and N --worker "
                                  "processes")
-    load.add_argument("--server-workers", type=int, default=1,
+    load.add_argument("--server-workers", type=cli_types.positive_int, default=1,
                       help="dfns-sim serve --workers N (shared SQLite state)")
-    load.add_argument("--max-requests", type=int, default=200_000,
+    load.add_argument("--max-requests", type=cli_types.positive_int, default=200_000,
                       help="stop each Locust process after this many requests")
     load.add_argument("--out", default=None, help="report folder (default reports/load/PROFILE)")
     load.set_defaults(func=_load)

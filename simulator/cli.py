@@ -6,10 +6,13 @@ import argparse
 import ipaddress
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from simulator import cli_types
 
 
 def is_loopback(host: str) -> bool:
@@ -34,21 +37,11 @@ def admin_settings(args: argparse.Namespace) -> dict[str, Any]:
             "journal_size": getattr(args, "journal_size", 500)}
 
 
-def _non_negative(text: str) -> float:
-    value = float(text)
-    if not value >= 0:  # also rejects nan
-        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, not {text!r}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, not {text!r}")
-    return value
+def _store_url(text: str) -> str:
+    if not text.startswith(("sqlite:///", "redis://", "rediss://", "unix://")):
+        raise argparse.ArgumentTypeError(
+            f"must be sqlite:///FILE or redis://HOST:PORT/DB, not {text!r}")
+    return text
 
 
 def retention_settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -69,6 +62,11 @@ def retention_settings(args: argparse.Namespace) -> dict[str, Any]:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    if args.port == 0:  # report (and write to --bootstrap-out) the port really listened on
+        import socket
+
+        with socket.create_server((args.host, 0)) as probe:
+            args.port = int(probe.getsockname()[1])
     # Several processes sharing one store (issue 7); also one process on a --store that other
     # hosts share, which must then share their clock and faults too: the same path.
     if getattr(args, "workers", 1) > 1 or getattr(args, "store", None):
@@ -104,20 +102,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="serve the simulator over HTTP (uvicorn)")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=cli_types.port, default=8000,
+                       help="TCP port (0: any free one)")
     serve.add_argument("--bootstrap-out", help="write the bootstrap identity (JSON) to this file")
     serve.add_argument("--rp-id", default="localhost")
     serve.add_argument("--origin", default="http://localhost:3000")
     serve.add_argument("--seed", type=int, default=None, help="deterministic ids and tokens")
-    serve.add_argument("--log-level", default="warning")
+    serve.add_argument("--log-level", default="warning",
+                       choices=("critical", "error", "warning", "info", "debug", "trace"))
     where = serve.add_mutually_exclusive_group()
     where.add_argument("--state", metavar="FILE",
                        help="keep state in this SQLite file "
                             "(created if missing; restored on restart)")
-    where.add_argument("--store", default=None,
+    where.add_argument("--store", default=None, type=_store_url,
                        help="state in a store shared with other processes or hosts: "
                             "sqlite:///FILE or redis://HOST:PORT/DB (clock and faults shared too)")
-    serve.add_argument("--workers", type=int, default=1,
+    serve.add_argument("--workers", type=cli_types.positive_int, default=1,
                        help="uvicorn worker processes sharing one store "
                             "(--state, --store or a temp SQLite)")
     serve.add_argument("--admin-token", default=os.environ.get("DFNS_SIM_ADMIN_TOKEN") or None,
@@ -125,16 +125,17 @@ def build_parser() -> argparse.ArgumentParser:
                             "admin API on a non-loopback host; env DFNS_SIM_ADMIN_TOKEN)")
     serve.add_argument("--no-admin", action="store_true",
                        help="serve no admin API (/_sim/ answers 404 except /_sim/health)")
-    serve.add_argument("--journal-size", type=int, default=500,
+    serve.add_argument("--journal-size", type=cli_types.non_negative_int, default=500,
                        help="how many requests the /_sim/journal ring buffer keeps")
     retention = serve.add_mutually_exclusive_group()
-    retention.add_argument("--expired-retention", type=_non_negative, metavar="SECONDS",
+    retention.add_argument("--expired-retention", type=cli_types.non_negative_seconds,
+                           metavar="SECONDS",
                            help="drop challenges, user-action records and one-time codes this "
                                 "long after they expired (default 900)")
     retention.add_argument("--keep-expired", action="store_true",
                            help="never drop expired challenges, user actions and codes")
     audit_retention = serve.add_mutually_exclusive_group()
-    audit_retention.add_argument("--audit-max-entries", type=_positive_int, metavar="N",
+    audit_retention.add_argument("--audit-max-entries", type=cli_types.positive_int, metavar="N",
                                  help="keep the newest N audit-log entries per org, dropping the "
                                       "oldest (default 100000)")
     audit_retention.add_argument("--keep-audit", action="store_true",
@@ -153,12 +154,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["conformance"]:  # unknown arguments pass through to pytest
-        from conformance.cli import main_conformance
+    try:
+        if argv[:1] == ["conformance"]:  # unknown arguments pass through to pytest
+            from conformance.cli import main_conformance
 
-        return main_conformance(argv[1:])
-    args = build_parser().parse_args(argv)
-    return int(args.func(args))
+            return main_conformance(argv[1:])
+        args = build_parser().parse_args(argv)
+        return int(args.func(args))
+    except (OSError, sqlite3.Error, json.JSONDecodeError) as exc:
+        # A path that cannot be written, a state file that cannot be opened, a bootstrap file
+        # that is not JSON: one line saying so, not a traceback.
+        if isinstance(exc, BrokenPipeError):  # `dfns-sim scenario list | head`
+            sys.stderr.close()
+            return 0
+        print(f"dfns-sim: error: {_describe(exc)}", file=sys.stderr)
+        return 2
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.strerror or exc}: {exc.filename}"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not a JSON file ({exc.msg} at line {exc.lineno})"
+    return str(exc)
 
 
 if __name__ == "__main__":  # pragma: no cover

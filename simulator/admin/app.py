@@ -230,9 +230,10 @@ class SimulatorApp:
             return True
         for name, value in scope.get("headers", []):
             if name.lower() == b"authorization":
-                scheme, _, supplied = value.decode("latin-1").partition(" ")
-                return scheme.lower() == "bearer" and hmac.compare_digest(
-                    supplied.strip().encode(), self.admin_token.encode())
+                scheme, _, supplied = value.partition(b" ")
+                # raw bytes against the token's UTF-8: a non-ASCII token sent as UTF-8 matches
+                return scheme.lower() == b"bearer" and hmac.compare_digest(
+                    supplied.strip(), self.admin_token.encode("utf-8"))
         return False
 
     async def _admin(self, scope: dict, receive: Callable, send: Callable, sub_path: str) -> None:

@@ -21,6 +21,16 @@ def test_admin_token_required_when_configured() -> None:
                           headers={"Authorization": "Bearer s3cret"}).status_code == 200
 
 
+def test_a_non_ascii_admin_token_works_when_sent_as_utf8() -> None:
+    sim = Simulator(admin_token="sécret")
+    with sim.client() as client:
+        utf8 = [(b"authorization", "Bearer sécret".encode())]
+        latin1 = [(b"authorization", "Bearer sécret".encode("latin-1"))]
+        assert client.get("/_sim/clock", headers=utf8).status_code == 200
+        assert error_of(client.get("/_sim/clock", headers=latin1), 401) == \
+            "admin token missing or invalid"
+
+
 def test_admin_disabled_answers_404_except_health() -> None:
     sim = Simulator(admin=False)
     with sim.client() as client:
