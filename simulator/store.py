@@ -146,8 +146,13 @@ class InMemoryStore:
             return {name: dict(rows) for name, rows in self._tables.items()}
 
     def load(self, tables: dict[str, dict[str, Any]]) -> None:
+        """Replace everything. The new rows and indexes are built aside and swapped in, so a
+        reader (reads take no lock) never sees the store emptied half-way through a reset."""
+        fresh = InMemoryStore(self._indexes)
+        for name, rows in tables.items():
+            for key, value in rows.items():
+                fresh.put(name, key, value)
         with self._lock:
-            self.clear()
-            for name, rows in tables.items():
-                for key, value in rows.items():
-                    self.put(name, key, value)
+            for name in set(self._versions) | set(fresh._versions):  # every cache invalidated
+                self._versions[name] = self._versions.get(name, 0) + 1
+            self._tables, self._index_data = fresh._tables, fresh._index_data

@@ -247,8 +247,11 @@ def load_state(target: Any, doc: Mapping[str, Any]) -> None:
 
 def _replace(target: Any, tables: dict[str, dict[str, Any]], meta: Mapping[str, Any]) -> None:
     core, _ = _split(target)
-    core.store.load(tables)
-    apply_core_meta(target, meta)
-    save = getattr(core.store, "save_core_meta", None)
-    if save is not None:  # persistent stores remember the restored org and secret too
-        save(core_meta(target))
+    # One transaction: a crash between the tables and the core meta (org, secret, bootstrap)
+    # must not leave a persistent store with the new tables and the old meta.
+    with core.store.transaction():
+        core.store.load(tables)
+        apply_core_meta(target, meta)
+        save = getattr(core.store, "save_core_meta", None)
+        if save is not None:  # persistent stores remember the restored org and secret too
+            save(core_meta(target))

@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 _T = TypeVar("_T")
 _CORE_META = "core"
 _INDEX_SIGNATURE = "index_signature"
+_CACHE_ROWS = 200_000  # decoded entities kept per process (see _decode)
 
 
 class SqliteStore(CoreMetaRestore):
@@ -73,7 +74,9 @@ class SqliteStore(CoreMetaRestore):
         self._pid = os.getpid()
         self._cache: dict[tuple[str, str], tuple[int, Any]] = {}
         conn = self._conn()
-        conn.executescript(_SCHEMA)
+        # Several processes may open a new file at once; the schema is idempotent, so a
+        # locked database is simply retried (the connection's busy timeout is 0: see _conn).
+        self._retrying(lambda: conn.executescript(_SCHEMA))
         self._check_index_signature()
 
     # -- connections ---------------------------------------------------------------------
@@ -152,13 +155,18 @@ class SqliteStore(CoreMetaRestore):
         if cached is not None and cached[0] == version:
             return cached[1]
         value = loads_value(data)
+        if len(self._cache) >= _CACHE_ROWS:  # rows other processes deleted are never popped
+            self._cache.clear()  # here; starting over costs one decode per row still in use
         self._cache[(table, key)] = (version, value)
         return value
 
     def get(self, table: str, key: str) -> Any | None:
         rows = self._read("SELECT version, data FROM entities WHERE tbl = ? AND key = ?",
                           (table, key))
-        return self._decode(table, key, rows[0][0], rows[0][1]) if rows else None
+        if not rows:
+            self._cache.pop((table, key), None)  # deleted, perhaps by another process
+            return None
+        return self._decode(table, key, rows[0][0], rows[0][1])
 
     def find(self, table: str, index: str, value: Hashable) -> list[Any]:
         rows = self._read(
