@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +19,23 @@ def declared_indexes(indexes: IndexDeclarations | None) -> IndexDeclarations:
     from simulator.services.core import INDEXES
 
     return INDEXES
+
+
+INDEX_SIGNATURE = "index_signature"  # meta document: the declarations the index rows follow
+
+
+def index_signature(indexes: IndexDeclarations) -> list[str]:
+    """``table.index:fingerprint`` for every declared index. The fingerprint covers the index
+    function's code, so a store opened by a version whose function changed (not only whose
+    names changed) rebuilds its index rows instead of answering ``find`` from stale ones."""
+    out = []
+    for table, names in indexes.items():
+        for name, fn in names.items():
+            code = getattr(fn, "__code__", None)
+            material = repr((code.co_code, code.co_consts, code.co_names)) if code else repr(fn)
+            digest = hashlib.sha256(material.encode()).hexdigest()[:16]
+            out.append(f"{table}.{name}:{digest}")
+    return sorted(out)
 
 
 class CoreMetaRestore:

@@ -29,7 +29,12 @@ from typing import Any, cast
 
 from redis.exceptions import LockError, WatchError
 
-from simulator.persistence._shared import CoreMetaRestore, declared_indexes
+from simulator.persistence._shared import (
+    INDEX_SIGNATURE,
+    CoreMetaRestore,
+    declared_indexes,
+    index_signature,
+)
 from simulator.persistence.codec import dumps_value, loads_value
 
 _DELETED = object()
@@ -61,6 +66,7 @@ class RedisStore(CoreMetaRestore):
                                      thread_local=False)
         self._local = threading.local()
         self._thread_lock = threading.RLock()  # one holder of the Redis lock per process
+        self._check_index_signature()
 
     # -- keys ------------------------------------------------------------------------------
     def _ek(self, table: str) -> str:
@@ -270,6 +276,17 @@ class RedisStore(CoreMetaRestore):
             for table, rows in tables.items():
                 for key, value in rows.items():
                     self.put(table, key, value)
+
+    def _check_index_signature(self) -> None:
+        """Rewrite every row (so every index set) once when the declarations changed since the
+        last process wrote them: rows written before an index existed are found by it too."""
+        declared = index_signature(self._indexes)
+        if self.read_meta(INDEX_SIGNATURE) == declared:
+            return
+        with self.transaction():
+            if self.read_meta(INDEX_SIGNATURE) != declared:  # not done by another process
+                self.load(self.dump())
+                self.write_meta(INDEX_SIGNATURE, declared)
 
     # -- core-level state (same contract as SqliteStore) -----------------------------------
     def read_meta(self, name: str) -> Any | None:

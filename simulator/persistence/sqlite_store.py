@@ -32,7 +32,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from simulator.persistence._shared import CoreMetaRestore, declared_indexes
+from simulator.persistence._shared import (
+    INDEX_SIGNATURE,
+    CoreMetaRestore,
+    declared_indexes,
+    index_signature,
+)
 from simulator.persistence.codec import dumps_value, loads_value
 
 _SCHEMA = """
@@ -57,7 +62,6 @@ CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 
 _T = TypeVar("_T")
 _CORE_META = "core"
-_INDEX_SIGNATURE = "index_signature"
 _CACHE_ROWS = 200_000  # decoded entities kept per process (see _decode)
 
 
@@ -276,8 +280,8 @@ class SqliteStore(CoreMetaRestore):
 
     def _check_index_signature(self) -> None:
         """Rebuild the index rows when the INDEXES declarations changed since the last open."""
-        declared = sorted(f"{t}.{n}" for t, names in self._indexes.items() for n in names)
-        if self.read_meta(_INDEX_SIGNATURE) == declared:
+        declared = index_signature(self._indexes)
+        if self.read_meta(INDEX_SIGNATURE) == declared:
             return
         with self.transaction():
             conn = self._conn()
@@ -286,4 +290,4 @@ class SqliteStore(CoreMetaRestore):
                 conn.executemany(
                     "INSERT OR IGNORE INTO idx (tbl, name, value, key) VALUES (?, ?, ?, ?)",
                     self._index_rows(table, key, loads_value(data)))
-            self.write_meta(_INDEX_SIGNATURE, declared)
+            self.write_meta(INDEX_SIGNATURE, declared)

@@ -138,3 +138,12 @@ def test_transactions_buffer_meta_and_dump_sees_their_writes(url: str) -> None:
         assert list(tx.dump()["t"]) == ["first", "zeta", "alpha", "mid"]
         assert [r["n"] for r in tx.scan("t")] == [0, "zeta", "alpha", "mid"]
     assert [r["n"] for r in store.find("t", "colour", "red")] == [0, "zeta", "alpha", "mid"]
+
+
+def test_rows_written_before_an_index_existed_are_found_by_it(url: str) -> None:
+    from simulator.persistence.redis_store import RedisStore
+
+    RedisStore(url, {"t": {}}).put("t", "k", {"colour": "red", "n": 1})
+    newer = RedisStore(url, INDEXES)  # a release that added the "colour" index
+    assert newer.find("t", "colour", "red") == [{"colour": "red", "n": 1}]
+    assert RedisStore(url, INDEXES).find("t", "colour", "red") == [{"colour": "red", "n": 1}]

@@ -85,3 +85,11 @@ def test_a_restore_that_fails_half_way_leaves_the_file_as_it_was(
     reopened = SqliteStore(path)
     assert [org.id for org in reopened.scan("orgs")] == [boot["orgId"]]
     assert (reopened.load_core_meta() or {})["default_org_id"] == boot["orgId"]
+
+
+def test_a_changed_index_function_rebuilds_the_sqlite_index(tmp_path: Path) -> None:
+    path = tmp_path / "idx.sqlite"
+    old = {"t": {"cred": lambda row: row["cred"]}}
+    SqliteStore(path, old).put("t", "k", {"cred": "AbC="})
+    new = {"t": {"cred": lambda row: row["cred"].rstrip("=")}}  # same name, new function
+    assert SqliteStore(path, new).find("t", "cred", "AbC") == [{"cred": "AbC="}]
