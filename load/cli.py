@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 
@@ -13,6 +14,10 @@ def _load(args: argparse.Namespace) -> int:
                   run_time=args.run_time, shape=args.shape, processes=args.processes,
                   master_workers=args.master_workers, max_requests=args.max_requests,
                   server_workers=args.server_workers, out_dir=args.out)
+    if summary["requests"] == 0:  # a run that measured nothing did not pass
+        print("dfns-sim load: no request was recorded; see locust.log in the report folder",
+              file=sys.stderr)
+        return 1
     return 0 if summary["failures"] == 0 and summary["exit_code"] == 0 else 1
 
 

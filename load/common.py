@@ -92,24 +92,39 @@ class RequestBudget:
         if self.count >= self.limit and not self.tripped and environment.runner is not None:
             self.tripped = True
             import gevent
+            from locust.runners import WorkerRunner
 
-            gevent.spawn(environment.runner.quit)
+            runner = environment.runner
+            if isinstance(runner, WorkerRunner):
+                # A worker that quit on its own would take its last stats with it: ask the
+                # master to end the run, which collects every worker's figures first.
+                runner.send_message(BUDGET_MESSAGE, {"requests": self.count})
+            else:
+                gevent.spawn(runner.quit)
 
 
+BUDGET_MESSAGE = "dfns_sim_budget_spent"
 BUDGET = RequestBudget(int(os.environ.get(MAX_REQUESTS_ENV, DEFAULT_MAX_REQUESTS)))
 
 
 # -- Server-Timing -------------------------------------------------------------------------
-def parse_server_timing(value: str | None) -> dict[str, float]:
-    """``verify;dur=0.120, app;dur=0.410`` → ``{"verify": 0.12, "app": 0.41}`` (ms)."""
+def parse_server_timing(value: str | list[str] | tuple[str, ...] | None) -> dict[str, float]:
+    """``verify;dur=0.120, app;dur=0.410`` → ``{"verify": 0.12, "app": 0.41}`` (ms).
+
+    As the Server-Timing grammar allows: the header repeated (a proxy adding its own line;
+    HTTP clients hand those over as a list), spaces around ``;`` and ``=``, parameter names in
+    any case, quoted values. A metric named twice keeps its first duration.
+    """
+    if isinstance(value, (list, tuple)):
+        value = ", ".join(value)
     out: dict[str, float] = {}
     for part in (value or "").split(","):
-        name, _, params = part.strip().partition(";")
-        for param in params.split(";"):
-            key, _, number = param.strip().partition("=")
-            if key == "dur":
+        name, *params = (piece.strip() for piece in part.split(";"))
+        for param in params:
+            key, _, number = param.partition("=")
+            if key.strip().lower() == "dur" and name and name not in out:
                 try:
-                    out[name.strip()] = float(number)
+                    out[name] = float(number.strip().strip('"'))
                 except ValueError:
                     pass
     return out

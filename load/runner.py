@@ -174,7 +174,12 @@ def run(profile_name: str, *, users: int = 10, spawn_rate: float | None = None,
                     env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
             proc = master
         else:
-            extra = ["--processes", str(processes)] if processes else []
+            # --processes forks a master too: bind it to loopback on a free port (Locust's
+            # default is every interface on 5557, and two runs would fight over the port)
+            port = free_port()  # the forked workers find their master by --master-port
+            extra = ["--processes", str(processes), "--master-bind-host", "127.0.0.1",
+                     "--master-bind-port", str(port), "--master-host", "127.0.0.1",
+                     "--master-port", str(port)] if processes else []
             proc = subprocess.Popen([sys.executable, "-m", "locust",
                                      *common_args, *run_args, *extra],
                                     env=env, stdout=log, stderr=subprocess.STDOUT,

@@ -7,6 +7,7 @@ test is timed. Think time is ``DFNS_LOAD_WAIT`` seconds (default 0: closed loop,
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
@@ -27,8 +28,21 @@ def _on_init(environment: Any, runner: Any = None, **_: Any) -> None:
     common.check_target(host)
     # Provision here, not at test_start: init runs before Locust starts its --run-time clock,
     # so the measured window holds nothing but the flows under test. The master runs no users.
-    if not isinstance(runner or environment.runner, MasterRunner):
+    runner = runner or environment.runner
+    if isinstance(runner, MasterRunner):
+        runner.register_message(common.BUDGET_MESSAGE, _budget_spent)
+    else:
         _prefill(environment)
+
+
+def _budget_spent(environment: Any, msg: Any, **_: Any) -> None:
+    """A worker spent its --max-requests: end the whole run from here (the master stops the
+    workers and keeps their final stats)."""
+    import gevent
+
+    if environment.runner is not None and not getattr(environment, "_dfns_budget_quit", False):
+        environment._dfns_budget_quit = True
+        gevent.spawn(environment.runner.quit)
 
 
 @events.quitting.add_listener
@@ -51,6 +65,22 @@ def _write_final_stats(environment: Any, **_: Any) -> None:
         })
     with open(target, "w", encoding="utf-8") as handle:
         json.dump({"rows": rows, "errors": len(stats.errors)}, handle, indent=2)
+    _rewrite_csv(environment)
+
+
+def _rewrite_csv(environment: Any) -> None:
+    """Locust's own ``--csv`` files from the final figures: Locust refreshes them once a
+    second, so without this they miss the last requests (or all, after an early stop)."""
+    prefix = getattr(environment.parsed_options, "csv_prefix", None)
+    if not prefix:
+        return
+    from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
+
+    writer = StatsCSV(environment, PERCENTILES_TO_REPORT)
+    with open(f"{prefix}_stats.csv", "w", newline="", encoding="utf-8") as handle:
+        writer.requests_csv(csv.writer(handle))
+    with open(f"{prefix}_failures.csv", "w", newline="", encoding="utf-8") as handle:
+        writer.failures_csv(csv.writer(handle))
 
 
 def _prefill(environment: Any) -> None:

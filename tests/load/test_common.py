@@ -14,6 +14,18 @@ def test_parse_server_timing() -> None:
     assert parse_server_timing("app;desc=x;dur=bad, verify;dur=1") == {"verify": 1.0}
 
 
+@pytest.mark.parametrize(("header", "expected"), [
+    (["verify;dur=0.5", "app;dur=1.5"], {"verify": 0.5, "app": 1.5}),  # the header repeated
+    ("Verify;DUR=0.4", {"Verify": 0.4}),
+    ('app;dur="1.5"', {"app": 1.5}),
+    ("verify ; dur = 0.3", {"verify": 0.3}),
+    ("verify;dur=0.2, proxy;dur=9, verify;dur=7", {"verify": 0.2, "proxy": 9.0}),
+    (";dur=1, , app", {}),
+])
+def test_parse_server_timing_follows_the_grammar(header: object, expected: dict) -> None:
+    assert parse_server_timing(header) == expected  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("url,loopback", [
     ("http://127.0.0.1:8000", True), ("http://localhost:1", True), ("http://[::1]:80", True),
     ("http://10.0.0.1:80", False), ("https://api.dfns.io", False),

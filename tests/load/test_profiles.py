@@ -61,3 +61,18 @@ def test_request_budget_stops_the_run(tmp_path: Path) -> None:
     assert summary["exit_code"] == 0
     assert 150 <= summary["requests"] < 400
     assert summary["wall_seconds"] < 25
+
+
+@pytest.mark.parametrize("layout", [{"processes": 2}, {"master_workers": 2}],
+                         ids=["processes", "master-workers"])
+def test_request_budget_with_several_locust_processes(tmp_path: Path, layout: dict) -> None:
+    """A worker that spends its budget asks the master to end the run: the final figures of
+    every worker are kept (in the summary and in Locust's own CSV) and the run ends early."""
+    summary = run("hot-path-key-p256", users=2, run_time="30s", max_requests=100,
+                  out_dir=str(tmp_path), quiet=True, **layout)
+    assert summary["exit_code"] == 0
+    assert 100 <= summary["requests"] < 1000
+    assert summary["wall_seconds"] < 25
+    csv_rows = (tmp_path / "locust_stats.csv").read_text().splitlines()
+    aggregated = next(line for line in csv_rows if line.startswith(",Aggregated,"))
+    assert int(aggregated.split(",")[2]) == summary["requests"]
