@@ -1,11 +1,12 @@
 """pytest plugin ``dfns_conformance`` (entry point pytest11).
 
-Run the suite with ``pytest -p conformance.plugin --pyargs conformance`` or ``dfns-sim
-conformance``. Target: ``--dfns-target inprocess`` (default) or ``--dfns-target URL
---dfns-bootstrap FILE``. The admin/plugin engineer's simulator/pytest_plugin.py registers those
-two options; we register them only if nobody did (guarded, so double registration cannot
-happen). Also: Allure labels and steps per HTTP exchange, stable JUnit names, a progress line,
-and the one-page summary (``--dfns-summary FILE``).
+Run the suite with ``pytest --pyargs conformance`` (the plugin loads by its entry point; with
+autoloading off, ``-p dfns_conformance``) or ``dfns-sim conformance``. Target:
+``--dfns-target inprocess`` (default) or ``--dfns-target URL --dfns-bootstrap FILE``. Both
+this plugin and simulator/pytest_plugin.py (``dfns_sim``) register those two options,
+whichever loads first (the other sees them and skips), so either plugin works alone. Also:
+Allure labels and steps per HTTP exchange, stable JUnit names, a progress line, and the
+one-page summary (``--dfns-summary FILE``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pytest
 from conformance.registry import Check
 from conformance.runner import judge
 from conformance.target import Ctx, Target
+from simulator.pytest_plugin import option_registered
 
 
 def _add_option(group: Any, parser: pytest.Parser, *names: str, **kwargs: Any) -> None:
@@ -30,19 +32,10 @@ def _add_option(group: Any, parser: pytest.Parser, *names: str, **kwargs: Any) -
         pass
 
 
-def _target_options_owned_elsewhere() -> bool:
-    """simulator/pytest_plugin.py (same distribution, entry point dfns_sim) owns the options;
-    pytest calls addoption hooks as plugins load, so order cannot settle it: ask whether the
-    owner is installed."""
-    import importlib.util
-
-    return importlib.util.find_spec("simulator.pytest_plugin") is not None
-
-
-@pytest.hookimpl(trylast=True)  # after simulator/pytest_plugin.py, which owns the target options
+@pytest.hookimpl(trylast=True)  # after simulator/pytest_plugin.py when both load together
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("dfns_conformance", "Dfns conformance suite")
-    if not _target_options_owned_elsewhere():
+    if not option_registered(parser, "--dfns-target"):  # dfns_sim may have added them
         _add_target_options(group, parser)
     _add_option(group, parser, "--dfns-summary", default=None,
                 help="write the one-page HTML summary (and a JSON next to it) here")

@@ -43,14 +43,24 @@ DOORS = ("inprocess", "http")
 SKIP_REASON = "needs the simulator's controls; the tests run against --dfns-target {url}"
 
 
+def option_registered(parser: pytest.Parser, name: str) -> bool:
+    """Whether any plugin already added ``name`` (in any option group)."""
+    groups = [*getattr(parser, "_groups", []), getattr(parser, "_anonymous", None)]
+    return any(name in option.names() for group in groups if group is not None
+               for option in getattr(group, "options", []))
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("dfns-sim", "Dfns auth simulator")
-    group.addoption("--dfns-target", dest="dfns_target", metavar="URL", default=None,
-                    help="run the dfns_* fixtures (and the conformance suite) against this base "
-                         "URL; 'inprocess' or unset: the in-process simulator")
-    group.addoption("--dfns-bootstrap", dest="dfns_bootstrap", metavar="FILE", default=None,
-                    help="bootstrap identity JSON for --dfns-target "
-                         "(dfns-sim serve --bootstrap-out)")
+    # The conformance plugin registers the same two when it loads first; pytest only notices
+    # a duplicate within one group, so look across all of them.
+    if not option_registered(parser, "--dfns-target"):
+        group.addoption("--dfns-target", dest="dfns_target", metavar="URL", default=None,
+                        help="run the dfns_* fixtures (and the conformance suite) against this "
+                             "base URL; 'inprocess' or unset: the in-process simulator")
+        group.addoption("--dfns-bootstrap", dest="dfns_bootstrap", metavar="FILE", default=None,
+                        help="bootstrap identity JSON for --dfns-target "
+                             "(dfns-sim serve --bootstrap-out)")
     group.addoption("--dfns-door", dest="dfns_door", choices=DOORS, default=None,
                     help="without --dfns-target: reach the simulator in-process (default) or over "
                          "loopback HTTP")
@@ -64,6 +74,28 @@ def pytest_configure(config: pytest.Config) -> None:
                             "faults, outbox...); skipped against --dfns-target")
     config.addinivalue_line("markers", "dfns_sim(scope=None, **settings): scope and Simulator "
                             "settings of this test's dfns_sim")
+    _check_options(config)
+
+
+def _check_options(config: pytest.Config) -> None:
+    """Bad settings are one usage error at start, not the same traceback in every test."""
+    scope = config.getini("dfns_sim_scope") or "function"
+    if scope not in SCOPES:
+        raise pytest.UsageError(f"ini dfns_sim_scope must be one of {', '.join(SCOPES)}, "
+                                f"not {scope!r}")
+    _door(config)
+    target = _target(config)
+    if target is None:
+        return
+    if not target.startswith(("http://", "https://")):
+        raise pytest.UsageError(f"--dfns-target must be 'inprocess' or an http(s):// URL, "
+                                f"not {target!r}")
+    bootstrap = config.getoption("dfns_bootstrap", None)
+    if bootstrap:
+        try:
+            json.loads(Path(bootstrap).read_text())
+        except (OSError, ValueError) as exc:
+            raise pytest.UsageError(f"--dfns-bootstrap {bootstrap}: {exc}") from None
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -113,7 +145,9 @@ def _scope_key(request: pytest.FixtureRequest, scope: str) -> tuple[Any, ...] | 
         return None
     if scope == "session":
         return ("session",)
-    if scope == "class" and getattr(request, "cls", None) is not None:
+    if scope == "class":
+        if getattr(request, "cls", None) is None:
+            return None  # as pytest does: a test outside any class is its own class scope
         return ("class", node.parent.nodeid if node.parent else node.nodeid)
     module = getattr(node, "module", None)
     return ("module", getattr(module, "__name__", node.nodeid))
@@ -148,7 +182,13 @@ def dfns_sim(request: pytest.FixtureRequest, _dfns_pool: _Pool) -> Iterator[Any]
     from simulator import Simulator
 
     marker = request.node.get_closest_marker("dfns_sim")
+    if marker is not None and marker.args:
+        raise pytest.UsageError(f"dfns_sim takes keywords only (scope=..., seed=..., other "
+                                f"Simulator settings), not {marker.args!r}")
     settings = dict(marker.kwargs) if marker is not None else {}
+    seed = settings.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise pytest.UsageError(f"dfns_sim seed must be an integer, not {seed!r}")
     scope = settings.pop("scope", None) or request.config.getini("dfns_sim_scope") or "function"
     if scope not in SCOPES:
         raise pytest.UsageError(f"dfns_sim scope must be one of {', '.join(SCOPES)}, not {scope!r}")

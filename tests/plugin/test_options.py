@@ -72,7 +72,54 @@ def test_bad_scope_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\ndfns_sim_scope = forever\n")
     pytester.makepyfile("def test_x(dfns_sim):\n    pass\n")
     result = pytester.runpytest("-p", "no:cacheprovider")
-    assert "dfns_sim scope must be one of function, class, module, session" in result.stdout.str()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "ini dfns_sim_scope must be one of function, class, module, session, not 'forever'" \
+        in result.stderr.str()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--dfns-target", "127.0.0.1:1"],
+     "--dfns-target must be 'inprocess' or an http(s):// URL, not '127.0.0.1:1'"),
+    (["--dfns-target", "http://127.0.0.1:1", "--dfns-bootstrap", "/nowhere/boot.json"],
+     "--dfns-bootstrap /nowhere/boot.json: [Errno 2] No such file or directory"),
+])
+def test_bad_target_options_are_one_usage_error(pytester: pytest.Pytester, args: list[str],
+                                                message: str) -> None:
+    pytester.makepyfile("def test_x(dfns_client):\n    pass\n\n"
+                        "def test_y(dfns_client):\n    pass\n")
+    result = pytester.runpytest("-p", "no:cacheprovider", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert message in result.stderr.str() and "Traceback" not in result.stdout.str()
+
+
+@pytest.mark.parametrize(("marker", "message"), [
+    ('"module"', "dfns_sim takes keywords only"),
+    ('seed="x"', "dfns_sim seed must be an integer, not 'x'"),
+])
+def test_bad_marker_arguments_are_refused(pytester: pytest.Pytester, marker: str,
+                                          message: str) -> None:
+    pytester.makepyfile(f"import pytest\n\n@pytest.mark.dfns_sim({marker})\n"
+                        "def test_x(dfns_sim):\n    pass\n")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert message in result.stdout.str()
+    result.assert_outcomes(errors=1)
+
+
+def test_class_scope_outside_a_class_is_per_test(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\ndfns_sim_scope = class\n")
+    pytester.makepyfile(SCOPE_PROBE)
+    result = pytester.runpytest("-s", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
+    assert _outcome(result) == "DIFFERENT"  # as pytest's own class-scoped fixtures behave
+
+
+def test_conformance_plugin_alone_has_the_target_options(pytester: pytest.Pytester,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    result = pytester.runpytest_subprocess("-p", "dfns_conformance", "-p", "no:cacheprovider",
+                                           "--pyargs", "conformance", "-k", "REG-KEY-F-1",
+                                           "--dfns-target", "inprocess")
+    assert result.ret == 0, result.stderr.str()
 
 
 def test_http_door(pytester: pytest.Pytester) -> None:
