@@ -283,16 +283,31 @@ def _history(out: Path) -> list[dict[str, str]]:
     return [r for r in _rows(out / "locust_stats_history.csv") if r.get("Name") == "Aggregated"]
 
 
-def draw_latency(out: Path) -> str | None:
-    """Latency (p50/p95) and throughput over time, from Locust's stats history."""
-    rows = _history(out)
+def history_series(rows: list[dict[str, str]]
+                   ) -> tuple[list[float], list[float], list[float], list[float]] | None:
+    """Seconds, p50, p95 and requests/s from Locust's stats history (Aggregated rows)."""
+    # Rows without percentiles yet ("N/A": no request in the window) are not drawn as 0 ms.
+    rows = [r for r in rows if r.get("50%") not in (None, "", "N/A")]
     if not rows:
         return None
     t0 = _num(rows[0]["Timestamp"])
     xs = [_num(r["Timestamp"]) - t0 for r in rows]
     p50 = [_num(r["50%"]) for r in rows]
     p95 = [_num(r["95%"]) for r in rows]
-    rps = [_num(r["Requests/s"]) for r in rows]
+    # Throughput from the growth of the total count between rows: Locust's own "Requests/s"
+    # column is a trailing average that reads 0 for the first seconds of a run.
+    counts = [_num(r["Total Request Count"]) for r in rows]
+    rps = [0.0] + [max(0.0, (counts[i] - counts[i - 1]) / max(xs[i] - xs[i - 1], 1e-9))
+                   for i in range(1, len(rows))]
+    return xs, p50, p95, rps
+
+
+def draw_latency(out: Path) -> str | None:
+    """Latency (p50/p95) and throughput over time, from Locust's stats history."""
+    series = history_series(_history(out))
+    if series is None:
+        return None
+    xs, p50, p95, rps = series
     try:
         import matplotlib
 

@@ -59,3 +59,16 @@ def test_unknown_profile_is_refused() -> None:
 
     with pytest.raises(SystemExit, match="unknown profile"):
         run("nope")
+
+
+def test_history_series_skips_empty_windows_and_counts_throughput() -> None:
+    from load.runner import history_series
+
+    def row(t: int, p50: str, total: int, rps: str = "0.000000") -> dict[str, str]:
+        return {"Timestamp": str(t), "50%": p50, "95%": p50, "Requests/s": rps,
+                "Total Request Count": str(total)}
+
+    rows = [row(100, "N/A", 0), row(101, "2", 2212), row(102, "3", 5086), row(104, "3", 9086)]
+    assert history_series(rows) == ([0.0, 1.0, 3.0], [2.0, 3.0, 3.0], [2.0, 3.0, 3.0],
+                                     [0.0, 2874.0, 2000.0])
+    assert history_series([row(100, "N/A", 0)]) is None
