@@ -255,12 +255,27 @@ class Endpoint:
             )
         return call
 
+    @staticmethod
+    def _request_org(call: Call, parsed: Any, default: str) -> str:
+        """The org a request acts in, for checking X-DFNS-APPID against (challenges.md §1: the
+        app must belong to that org): the caller's, the temporary session's, or the orgId /
+        tenantId the body names; ``default`` when nothing names one."""
+        if call.caller is not None:
+            return call.caller.org_id
+        if call.temp is not None:
+            return call.temp.org_id
+        if isinstance(parsed, dict):
+            named = parsed.get("orgId") or parsed.get("tenantId")
+            if isinstance(named, str) and named:
+                return named
+        return default
+
     def _application(self, call: Call, app_id: str | None, parsed: Any) -> Application:
         core = self.core
         if app_id:
             app: Application | None = core.store.get("apps", app_id.strip())
-            valid = app is not None and app.is_active and not app.is_archived and (
-                call.caller is None or app.org_id == call.caller.org_id)
+            valid = app is not None and app.is_active and not app.is_archived \
+                and app.org_id == self._request_org(call, parsed, app.org_id)
             if app is not None and valid:
                 from simulator.services.applications import check_app_secret
 

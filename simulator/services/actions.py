@@ -111,6 +111,14 @@ def _same_json(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
+def _issued_to_token_credential(core: Core, record: UserActionToken) -> bool:
+    """Whether a PAT or service-account token signed this action: such an action is good for
+    that token only (challenges.md §7.2), never for its user's other sessions, which may hold
+    more permissions than the PAT."""
+    token = core.store.get("tokens", record.token_id)
+    return token is not None and token.kind in ("Pat", "ServiceAccount")
+
+
 def redeem(core: Core, caller: Caller, header: str | None, *, method: str, path: str,
            body: bytes | None) -> UserActionToken | None:
     """Check and consume ``X-DFNS-USERACTION`` for a protected request.
@@ -137,7 +145,8 @@ def redeem(core: Core, caller: Caller, header: str | None, *, method: str, path:
     if record.expires_at <= now and policy.on("ua.expiry"):
         raise errors.forbidden(errors.USER_ACTION_INVALID)
     same_identity = record.user_id == caller.user.id and (
-        record.token_id == caller.token.id or not caller.is_token_credential)
+        record.token_id == caller.token.id
+        or not (caller.is_token_credential or _issued_to_token_credential(core, record)))
     if not same_identity and policy.on("ua.bind.identity"):
         raise errors.forbidden(errors.USER_ACTION_INVALID)
     if record.method.upper() != method.upper() and policy.on("ua.bind.method"):

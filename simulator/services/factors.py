@@ -165,6 +165,8 @@ def verify_assertion(
             if (latest.sign_count and new_count and new_count <= latest.sign_count
                     and policy.on("fido2.assertion.sign_count")):
                 raise ApiError(401, errors.SIGN_COUNT)
-            current = evolve(latest, sign_count=new_count)
+            # Keep the high-water mark: an authenticator answering 0 (legal: "both non-zero"
+            # is the rule) must not reset it, or a cloned key's lower counter passes next.
+            current = evolve(latest, sign_count=max(new_count, latest.sign_count))
             tx.put("credentials", current.uuid, current)
     return current

@@ -27,7 +27,7 @@ from simulator.services.users import active_user, consume_code, save_code
 
 
 def send_login_code(core: Core, *, org_id: str, username: str) -> dict[str, Any]:
-    user = active_user(core, org_id, username)
+    user = active_user(core, org_id, username, service_account=False)
     code = core.random.code(4, 4)
     save_code(core, Code(
         code=code, purpose="login", org_id=org_id, user_id=user.id,
@@ -41,7 +41,9 @@ def send_login_code(core: Core, *, org_id: str, username: str) -> dict[str, Any]
 
 def init(core: Core, app: Application, *, org_id: str, username: str,
          login_code: str | None) -> dict[str, Any]:
-    user = active_user(core, org_id, username)
+    # Service accounts never log in: they sign with their token's key, and a login session
+    # would outlive the token's daysValid.
+    user = active_user(core, org_id, username, service_account=False)
     if login_code is not None:
         consume_code(core, code=login_code, purpose="login", user=user)
     credentials = signing_credentials(core, user, app, None,

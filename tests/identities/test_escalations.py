@@ -1,0 +1,65 @@
+"""Refusals found by trying to get more than was granted (a review pass): each test is a way in
+that used to work."""
+
+from __future__ import annotations
+
+from scenarios.client import DfnsApi, ok
+from simulator import Simulator, errors
+from simulator.services.bootstrap import create_org
+from tests.identities.helpers import create_pat, error, human
+
+
+def test_a_user_action_signed_through_a_pat_is_good_for_that_pat_only(sim: Simulator,
+                                                                       sa: DfnsApi) -> None:
+    owner = human(sim, sa, "owner@example.com")
+    permission = ok(owner.api.signed("POST", "/permissions", {
+        "name": "read-only", "operations": ["Auth:Users:Read", "Auth:Action:Sign"]}))
+    _, pat = create_pat(owner.api, permissionId=permission["id"])
+    body = {"name": "escalated", "operations": ["Wallets:Read"]}
+    token = pat.user_action("POST", "/permissions", body)
+    # the owner's own session holds Auth:Permissions:Create; the PAT-signed action must not
+    # lend the PAT those rights through it
+    response = owner.api.request("POST", "/permissions", body,
+                                 headers={"X-DFNS-USERACTION": token})
+    assert error(response) == (403, errors.USER_ACTION_INVALID)
+
+
+def test_a_service_account_never_logs_in(sim: Simulator, sa: DfnsApi, bootstrap: dict) -> None:
+    anon = DfnsApi(sa.http)
+    body = {"username": bootstrap["serviceAccount"].get("username", "dfns-sim-bootstrap"),
+            "orgId": sim.org_id}
+    assert error(anon.request("POST", "/auth/login/init", body, token="")) == (
+        401, errors.USER_NOT_FOUND)
+    assert error(anon.request("POST", "/auth/login/code", body, token="")) == (
+        401, errors.USER_NOT_FOUND)
+
+
+def test_another_orgs_application_is_refused_before_login(sim: Simulator, sa: DfnsApi) -> None:
+    human(sim, sa, "jane@example.com")
+    _, other_app = create_org(sim.core, name="Elsewhere", rp_id="evil.example",
+                              origin="https://evil.example", app_name="Elsewhere")
+    anon = DfnsApi(sa.http)
+    response = anon.request("POST", "/auth/login/init",
+                            {"username": "jane@example.com", "orgId": sim.org_id},
+                            token="", headers={"X-DFNS-APPID": other_app.id})
+    assert error(response) == (401, errors.APP_INVALID)
+
+
+def test_the_signature_counter_never_goes_down(sim: Simulator, sa: DfnsApi) -> None:
+    from virtual_authenticators import PasskeyAuthenticator
+
+    device = PasskeyAuthenticator(origin=sim.config.origin, counter_mode="per-credential")
+    user = human(sim, sa, "counter@example.com")
+    challenge = ok(user.api.request("POST", "/auth/credentials/init", {"kind": "Fido2"}))
+    ok(user.api.signed("POST", "/auth/credentials", {
+        "credentialKind": "Fido2", "challengeIdentifier": challenge["challengeIdentifier"],
+        "credentialName": "key", "credentialInfo": device.register(challenge)["credentialInfo"]}))
+    passkey_user = user.api.as_(user.api.token, device)
+    for _ in range(3):  # counters 1, 2, 3
+        ok(passkey_user.signed("POST", "/permissions",
+                               {"name": f"p{_}", "operations": ["Wallets:Read"]}))
+    stored = next(c for c in sim.core.store.scan("credentials") if c.kind == "Fido2")
+    assert stored.sign_count == 3
+    device.counter_mode = "zero"  # an authenticator may answer 0 (legal), but may not reset it
+    ok(passkey_user.signed("POST", "/permissions", {"name": "z", "operations": ["Wallets:Read"]}))
+    assert sim.core.store.get("credentials", stored.uuid).sign_count == 3
