@@ -74,14 +74,17 @@ def issue_access_token(core: Core, record: AccessToken, user: User | None) -> st
                      kind=record.kind, expires_at=record.expires_at)
 
 
+OIDC_SESSION = "oidc-login"  # the name of a session opened by POST /auth/login/oidc
+
+
 def new_login_session(core: Core, user: User, *, app: Application,
-                      delegated_by: str | None = None) -> str:
+                      delegated_by: str | None = None, name: str = "") -> str:
     """Create a login session record and its bearer token."""
     now = core.now()
     record = AccessToken(
         id=core.new_id("to"), org_id=user.org_id, kind=TOKEN_LOGIN, user_id=user.id,
         app_id=app.id, expires_at=now + core.config.lifetimes.login_token,
-        delegated_by=delegated_by, date_created=now,
+        delegated_by=delegated_by, date_created=now, name=name,
     )
     return issue_access_token(core, record, user)
 

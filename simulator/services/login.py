@@ -81,6 +81,9 @@ def verify_factors(core: Core, challenge: Any, body: Mapping[str, Any], app: App
 
 def delegated(core: Core, app: Application, *, sa: Caller, username: str) -> dict[str, Any]:
     user = active_user(core, sa.org_id, username, service_account=False)
+    if not user.is_registered:
+        # a session for a user with no credential would let its holder add the first one
+        raise errors.bad_request("the user has not completed registration", userId=user.id)
     return {"token": new_login_session(core, user, app=app, delegated_by=sa.user.id)}
 
 

@@ -29,7 +29,7 @@ from simulator.encoding import b64url_decode, b64url_encode
 from simulator.errors import ApiError
 from simulator.models import END_USER, FIDO2, KEY, PASSWORD_PROTECTED_KEY, Application, User
 from simulator.services.core import Core
-from simulator.services.identity import Caller, new_login_session, resolve_caller
+from simulator.services.identity import OIDC_SESSION, Caller, new_login_session, resolve_caller
 from simulator.services.users import create_user, find_user
 
 DEFAULT_AUDIENCE = "dfns-sim-client"
@@ -172,7 +172,7 @@ def _login_user(core: Core, org_id: str, email: str) -> User:
 
 
 def _session(core: Core, app: Application, user: User) -> dict[str, Any]:
-    token = new_login_session(core, user, app=app)
+    token = new_login_session(core, user, app=app, name=OIDC_SESSION)
     return {"token": token, "expiry": int(core.now() + core.config.lifetimes.login_token)}
 
 
@@ -250,6 +250,10 @@ def oidc_credential(core: Core, app: Application, caller: Caller,
                     body: dict[str, Any]) -> dict[str, Any]:
     from simulator.services import credentials
 
+    if caller.token.name != OIDC_SESSION:
+        # endpoints.md §2.7: for the session POST /auth/login/oidc opened, which holds no
+        # credential yet; any other bearer creates credentials with a user action (§3.2)
+        raise errors.forbidden("this endpoint takes the token of POST /auth/login/oidc only")
     if _has_first_factor(core, caller.user):
         raise errors.bad_request("user already has an active first-factor credential")
     return credentials.complete(core, app, caller, body)

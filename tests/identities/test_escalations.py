@@ -63,3 +63,56 @@ def test_the_signature_counter_never_goes_down(sim: Simulator, sa: DfnsApi) -> N
     device.counter_mode = "zero"  # an authenticator may answer 0 (legal), but may not reset it
     ok(passkey_user.signed("POST", "/permissions", {"name": "z", "operations": ["Wallets:Read"]}))
     assert sim.core.store.get("credentials", stored.uuid).sign_count == 3
+
+
+END_USERS_ONLY = ("Auth:Users:Create", "Auth:Users:Delegate", "Auth:Types:EndUser",
+                  "Auth:Users:Read", "Auth:Action:Sign")
+
+
+def test_a_service_account_for_end_users_cannot_take_over_an_employee(sim: Simulator,
+                                                                        sa: DfnsApi) -> None:
+    from tests.identities.helpers import service_account_with
+
+    limited, limited_id = service_account_with(sim, sa.http, END_USERS_ONLY)
+    refused = (403, f"CustomerEmployee {limited_id} is not authorized to perform operation "
+                    "(Auth:Types:Employee)")
+    # a new employee through delegated registration: the same type check as POST /auth/users
+    assert error(limited.signed("POST", "/auth/registration/delegated",
+                                {"email": "boss@example.com", "kind": "CustomerEmployee"})
+                 ) == refused
+    # an existing employee, pending its e-mailed registration code, asked for as an EndUser
+    ok(sa.signed("POST", "/auth/users", {"email": "cfo@example.com", "kind": "CustomerEmployee"}))
+    assert error(limited.signed("POST", "/auth/registration/delegated",
+                                {"email": "cfo@example.com", "kind": "EndUser"})) == refused
+    assert error(limited.signed("POST", "/auth/login/delegated",
+                                {"username": "cfo@example.com"})) == refused
+    # even with the type right, a user who registers directly is not the service account's
+    assert error(sa.signed("POST", "/auth/registration/delegated",
+                           {"email": "cfo@example.com", "kind": "CustomerEmployee"})) == (
+        403, "this user registers directly: a service account cannot act for it")
+    # and an existing user's kind cannot be restated
+    ok(sa.signed("POST", "/auth/users", {"email": "kim@example.com", "kind": "EndUser"}))
+    assert error(sa.signed("POST", "/auth/registration/delegated",
+                           {"email": "kim@example.com", "kind": "CustomerEmployee"})) == (
+        400, "kind must be the existing user's kind (EndUser)")
+
+
+def test_no_delegated_session_before_registration(sim: Simulator, sa: DfnsApi) -> None:
+    ok(sa.signed("POST", "/auth/registration/delegated",
+                 {"email": "pending@example.com", "kind": "EndUser"}))
+    assert error(sa.signed("POST", "/auth/login/delegated",
+                           {"username": "pending@example.com"})) == (
+        400, "the user has not completed registration")
+
+
+def test_the_oidc_credential_route_takes_an_oidc_session_only(sim: Simulator,
+                                                              sa: DfnsApi) -> None:
+    user = human(sim, sa, "oidc@example.com")
+    challenge = ok(user.api.request("POST", "/auth/credentials/init", {"kind": "Key"}))
+    from virtual_authenticators import KeyAuthenticator
+
+    body = {"credentialKind": "Key", "challengeIdentifier": challenge["challengeIdentifier"],
+            "credentialName": "k",
+            "credentialInfo": KeyAuthenticator().register(challenge)["credentialInfo"]}
+    assert error(user.api.request("POST", "/auth/login/oidc/credentials", body)) == (
+        403, "this endpoint takes the token of POST /auth/login/oidc only")

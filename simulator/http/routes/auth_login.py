@@ -6,9 +6,10 @@ from typing import Any
 
 from simulator.http.app import Call
 from simulator.http.routes.auth_registration import ORG, _org
+from simulator.http.routes.auth_users import check_delegation_target
 from simulator.http.routing import AUTH, NONE, SA, RouteTable
 from simulator.http.schema import ASSERTION, NAME, TOKEN, Bool, Obj, Str
-from simulator.services import login
+from simulator.services import login, users
 
 routes = RouteTable("Login")
 
@@ -42,7 +43,11 @@ def login_code(call: Call) -> Any:
               sa_operation="Auth:Login:Delegated", body=Obj(required={"username": NAME}))
 def login_delegated(call: Call) -> Any:
     """Delegated login."""
-    return login.delegated(call.core, call.require_app(), sa=call.require_caller(),
+    caller = call.require_caller()
+    target = users.find_user(call.core, caller.org_id, call.body["username"])
+    if target is not None and not target.is_service_account:
+        check_delegation_target(call, target)
+    return login.delegated(call.core, call.require_app(), sa=caller,
                            username=call.body["username"])
 
 

@@ -7,9 +7,10 @@ from typing import Any
 
 from simulator.http.app import Call
 from simulator.http.routes.auth_registration import ORG, REGISTRATION_BODY, _org
+from simulator.http.routes.auth_users import check_delegation_target
 from simulator.http.routing import NONE, SA, TEMP, RouteTable
 from simulator.http.schema import CREDENTIAL_ASSERTION_INFO, ID, NAME, Obj, Str
-from simulator.services import recovery
+from simulator.services import recovery, users
 
 routes = RouteTable("Recovery")
 
@@ -44,7 +45,11 @@ def recovery_init(call: Call) -> Any:
               body=Obj(required={"username": NAME, "credentialId": ID}))
 def recovery_delegated(call: Call) -> Any:
     """Create delegated recovery challenge."""
-    return recovery.delegated(call.core, call.require_app(), sa_user=call.require_caller().user,
+    caller = call.require_caller()
+    target = users.find_user(call.core, caller.org_id, call.body["username"])
+    if target is not None and not target.is_service_account:
+        check_delegation_target(call, target)
+    return recovery.delegated(call.core, call.require_app(), sa_user=caller.user,
                               username=call.body["username"],
                               credential_id=call.body["credentialId"])
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from simulator import errors
 from simulator.http.app import Call
+from simulator.http.routes.auth_users import check_delegation_target, require_type
 from simulator.http.routing import NONE, SA, TEMP, RouteTable
 from simulator.http.schema import CREDENTIAL_ATTESTATION, ID, NAME, Array, Obj, Str
 from simulator.services import registration, users
@@ -68,6 +70,14 @@ def resend_registration_code(call: Call) -> Any:
 
 def _delegated(call: Call, restart: bool) -> Any:
     caller = call.require_caller()
+    target = users.find_user(call.core, caller.org_id, call.body["email"])
+    if target is not None:
+        check_delegation_target(call, target)
+        if target.kind != call.body["kind"]:
+            raise errors.bad_request(f"kind must be the existing user's kind ({target.kind})",
+                                     field="kind")
+    else:
+        require_type(call, call.body["kind"])  # creating one: the kind the body asks for
     return registration.delegated(call.core, call.require_app(), sa_user=caller.user,
                                   email=call.body["email"],
                                   kind=call.body["kind"], external_id=call.body.get("externalId"),

@@ -33,6 +33,18 @@ def require_type(call: Call, kind: str) -> None:
         permissions.check(call.core, app=call.app, caller=call.caller, operations=(operation,))
 
 
+def check_delegation_target(call: Call, user: Any) -> None:
+    """A service account acts for an existing user (delegated registration, login, recovery)
+    only with the ``Auth:Types:*`` operation of that user's real kind, and never for a user
+    who registers directly: otherwise a service account allowed end users only could take
+    over an employee (endpoints.md §1.6: delegation is for users created with registration
+    Delegated)."""
+    require_type(call, user.kind)
+    if user.registration != "Delegated":
+        raise errors.forbidden("this user registers directly: a service account cannot act "
+                               "for it", userId=user.id)
+
+
 @routes.route("GET", "/auth/users", caller=AUTH, operations=("Auth:Users:Read",),
               query=Obj(optional={"limit": Str(max_length=10),
                                   "paginationToken": Str(max_length=500),
