@@ -116,3 +116,18 @@ def test_the_oidc_credential_route_takes_an_oidc_session_only(sim: Simulator,
             "credentialInfo": KeyAuthenticator().register(challenge)["credentialInfo"]}
     assert error(user.api.request("POST", "/auth/login/oidc/credentials", body)) == (
         403, "this endpoint takes the token of POST /auth/login/oidc only")
+
+
+def test_a_pat_cannot_add_or_switch_off_its_users_credentials(sim: Simulator,
+                                                              sa: DfnsApi) -> None:
+    owner = human(sim, sa, "patowner@example.com")
+    _, pat = create_pat(owner.api)
+    refused = "is not authorized to perform operation (Auth:Creds:Create)"
+    response = pat.request("POST", "/auth/credentials/init", {"kind": "Key"})
+    assert response.status_code == 403 and refused in response.json()["message"]
+    own = next(c for c in sim.core.store.scan("credentials")
+               if c.user_id == owner.user_id and c.kind == "Key" and not c.token_id)
+    response = pat.signed("PUT", "/auth/credentials/deactivate", {"credentialUuid": own.uuid})
+    assert response.status_code == 403
+    assert response.json()["message"].endswith("(Auth:Creds:Update)")
+    assert sim.core.store.get("credentials", own.uuid).is_active

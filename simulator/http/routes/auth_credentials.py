@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from simulator import errors
 from simulator.http.app import Call
 from simulator.http.routing import AUTH, NONE, RouteTable
 from simulator.http.schema import CREDENTIAL_ATTESTATION, ID, NAME, TOKEN, Obj, Str, StrOrNumber
 from simulator.services import credentials
+from simulator.services.identity import Caller
 
 routes = RouteTable("Credentials")
+
+
+def _person(call: Call, operation: str) -> Caller:
+    """The caller, when it is a person's session: a PAT or service-account token signs with its
+    own key and may hold fewer permissions than its user, so a credential it added (or a
+    credential of its user it switched off) would give it, or take from, the whole user."""
+    caller = call.require_caller()
+    if caller.is_token_credential:
+        raise errors.not_permitted(caller.user.kind, caller.user.id, operation)
+    return caller
 
 KIND = Str(min_length=1, max_length=64)
 CREATE_BODY = Obj(
@@ -25,7 +37,7 @@ CREATE_BODY = Obj(
               body=Obj(required={"kind": KIND}, aliases={"credentialKind": "kind"}))
 def credential_init(call: Call) -> Any:
     """Create credential challenge."""
-    return credentials.init(call.core, call.require_app(), call.require_caller(),
+    return credentials.init(call.core, call.require_app(), _person(call, "Auth:Creds:Create"),
                             kind=call.body["kind"])
 
 
@@ -33,7 +45,8 @@ def credential_init(call: Call) -> Any:
               operations=("Auth:Creds:Create",), body=CREATE_BODY)
 def credential_create(call: Call) -> Any:
     """Create credential."""
-    return credentials.complete(call.core, call.require_app(), call.require_caller(), call.body)
+    return credentials.complete(call.core, call.require_app(),
+                                _person(call, "Auth:Creds:Create"), call.body)
 
 
 @routes.route("POST", "/auth/credentials/code", caller=AUTH, app_only=True, user_action=True,
@@ -41,7 +54,7 @@ def credential_create(call: Call) -> Any:
               body=Obj(required={"expiration": StrOrNumber()}))
 def credential_code(call: Call) -> Any:
     """Create credential code."""
-    return credentials.create_code(call.core, call.require_caller(),
+    return credentials.create_code(call.core, _person(call, "Auth:Creds:Code:Create"),
                                    expiration=call.body["expiration"])
 
 
@@ -69,7 +82,7 @@ UUID_BODY = Obj(required={"credentialUuid": ID})
               operations=("Auth:Creds:Update",), body=UUID_BODY)
 def credential_activate(call: Call) -> Any:
     """Activate credential."""
-    return credentials.set_active(call.core, call.require_caller(),
+    return credentials.set_active(call.core, _person(call, "Auth:Creds:Update"),
                                   uuid=call.body["credentialUuid"], active=True)
 
 
@@ -77,7 +90,7 @@ def credential_activate(call: Call) -> Any:
               operations=("Auth:Creds:Update",), body=UUID_BODY)
 def credential_deactivate(call: Call) -> Any:
     """Deactivate credential."""
-    return credentials.set_active(call.core, call.require_caller(),
+    return credentials.set_active(call.core, _person(call, "Auth:Creds:Update"),
                                   uuid=call.body["credentialUuid"], active=False)
 
 
@@ -93,4 +106,5 @@ def credential_list(call: Call) -> Any:
               operations=("Auth:Creds:Update",))
 def credential_delete(call: Call) -> Any:
     """Delete credential."""
-    return credentials.delete(call.core, call.require_caller(), uuid=call.params["credentialUuid"])
+    return credentials.delete(call.core, _person(call, "Auth:Creds:Update"),
+                              uuid=call.params["credentialUuid"])
