@@ -190,22 +190,25 @@ class RedisStore(CoreMetaRestore):
         then rows first written in this transaction, in the order written."""
         buffer = self._buffer or {}
         ordered_keys = sorted(keys)
+        # one ZMSCORE for every key: a row rewritten in this transaction keeps its place
+        scores: dict[str, float | None] = {}
+        if ordered_keys and not self._cleared:
+            scores = dict(zip(ordered_keys, cast("list[float | None]", self.redis.zmscore(
+                self._ok(table), ordered_keys)), strict=True))
         committed = [k for k in ordered_keys if (table, k) not in buffer]
-        scores = cast("list[float | None]",
-                      self.redis.zmscore(self._ok(table), committed)) if committed else []
         raws = cast("list[bytes | None]",
                     self.redis.hmget(self._ek(table), committed)) if committed else []
         position = {k: i for i, (t, k) in enumerate(buffer) if t == table}
         rows: list[tuple[tuple[int, float], str, Any]] = []
-        for key, score, raw in zip(committed, scores, raws, strict=True):
+        for key, raw in zip(committed, raws, strict=True):
             if raw is not None:
+                score = scores.get(key)
                 rank = (0, score if score is not None else float("inf"))
                 rows.append((rank, key, loads_value(raw)))
         for key in ordered_keys:
             value = buffer.get((table, key), _DELETED)
             if key in position and value is not _DELETED:
-                # a row rewritten in this transaction keeps its committed place
-                score = None if self._cleared else self.redis.zscore(self._ok(table), key)
+                score = scores.get(key)
                 rank = (0, float(score)) if score is not None else (1, float(position[key]))
                 rows.append((rank, key, value))
         return [(key, row) for _, key, row in sorted(rows, key=lambda item: item[0])]

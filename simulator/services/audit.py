@@ -102,18 +102,10 @@ def _drop_oldest(tx: Any, head: AuditHead, count: int) -> AuditHead:
 
 
 def _entry_at(tx: Any, org_id: str, sequence: int) -> AuditEntry | None:
+    # The stores rebuild index rows when the declarations change (index signature), so
+    # entries written before "position" existed are found here too.
     found = tx.find("audit", "position", f"{org_id}#{sequence}")
-    if found:
-        return found[0]
-    # Entries written before the "position" index existed (a Redis database of an older
-    # version; SQLite rebuilds its index rows itself): writing the org's entries again indexes
-    # them, so this scan happens once, not on every append.
-    match = None
-    for entry in tx.find("audit", "org", org_id):
-        tx.put("audit", entry.id, entry)
-        if entry.sequence == sequence:
-            match = entry
-    return match
+    return found[0] if found else None
 
 
 def record_user_action(core: Core, call: Any, status: int, body: Any) -> AuditEntry:
