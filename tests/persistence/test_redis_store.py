@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from simulator.store import InMemoryStore
+from tests.persistence.concurrency import misses_while
 
 INDEXES: dict[str, dict[str, Any]] = {"t": {"colour": lambda row: row["colour"]}}
 
@@ -106,20 +107,8 @@ def test_a_failed_load_leaves_everything_and_readers_never_see_it_empty(url: str
     with pytest.raises(TypeError):
         store.load({"t": {"k0": {"colour": "red", "n": object()}}})  # cannot be encoded
     assert len(store.dump()["t"]) == 300
-    misses, stop = [], threading.Event()
-
-    def read() -> None:
-        while not stop.is_set():
-            if reader.get("t", "k299") is None:
-                misses.append(1)
-
-    thread = threading.Thread(target=read)
-    thread.start()
-    for _ in range(5):
-        store.load({"t": rows})
-    stop.set()
-    thread.join()
-    assert misses == []
+    assert misses_while(lambda: reader.get("t", "k299") is not None,
+                        lambda: store.load({"t": rows}), times=5) == 0
 
 
 def test_transactions_buffer_meta_and_dump_sees_their_writes(url: str) -> None:

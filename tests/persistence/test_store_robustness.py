@@ -4,7 +4,6 @@ reads during a whole-state load, rows deleted by another process, a restore that
 from __future__ import annotations
 
 import multiprocessing as mp
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import pytest
 from simulator import Simulator
 from simulator.persistence.sqlite_store import SqliteStore
 from simulator.store import InMemoryStore
+from tests.persistence.concurrency import misses_while
 
 
 def _open_and_write(path: str, index: int, out: Any) -> None:
@@ -52,20 +52,12 @@ def test_in_memory_load_is_never_seen_half_done() -> None:
     store = InMemoryStore({"t": {"colour": lambda row: row["colour"]}})
     rows = {f"k{i}": {"colour": "red", "i": i} for i in range(2000)}
     store.load({"t": rows})
-    misses, stop = [], threading.Event()
 
-    def reader() -> None:
-        while not stop.is_set():
-            if store.get("t", "k1999") is None or len(store.find("t", "colour", "red")) != 2000:
-                misses.append(1)
+    def whole() -> bool:
+        return store.get("t", "k1999") is not None \
+            and len(store.find("t", "colour", "red")) == 2000
 
-    thread = threading.Thread(target=reader)
-    thread.start()
-    for _ in range(30):
-        store.load({"t": rows})
-    stop.set()
-    thread.join()
-    assert misses == []
+    assert misses_while(whole, lambda: store.load({"t": rows}), times=30) == 0
 
 
 def test_a_restore_that_fails_half_way_leaves_the_file_as_it_was(
