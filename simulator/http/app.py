@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -36,6 +37,7 @@ JSON_HEADERS = [(b"content-type", b"application/json")]
 # response is sent. Endpoints hold every piece already, so the journal need not wrap
 # ``receive`` / ``send`` for them (admin/middleware.py).
 EXCHANGE_SINK = "dfns_sim.exchange_sink"
+_NO_SCOPE = nullcontext()  # reusable: entering it does nothing
 
 
 @dataclass(slots=True)
@@ -161,8 +163,12 @@ class Endpoint:
         raw = b""
         try:
             raw = await read_body(receive, core.config.max_body_bytes)
-            call = self._prepare(scope, raw)
-            result = self.spec.handler(call)
+            # A persistent store answers the request's repeated reads from what it knows is
+            # current (SqliteStore.read_scope); the in-memory one has nothing to gain.
+            read_scope = getattr(core.store, "read_scope", None)
+            with read_scope() if read_scope is not None else _NO_SCOPE:
+                call = self._prepare(scope, raw)
+                result = self.spec.handler(call)
             status, body = result if isinstance(result, tuple) else (200, result)
             if isinstance(result, TextResponse):
                 status, body = result.status, result

@@ -26,6 +26,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from simulator.encoding import compact_json
 from simulator.verification.public_keys import VerifyingKey
 
 FORMAT = "dfns-sim-state"
@@ -75,8 +76,39 @@ def entity_class(name: str, module: str | None = None) -> type:
 
 
 # -- values -------------------------------------------------------------------------------
+def _init_fields(cls: type) -> tuple[str, ...]:
+    """The names a dataclass takes in ``__init__``: what is written, and what is read back."""
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.init)
+    return names
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+_SELF = (str, bool, type(None))  # written as they are
+
+
 def encode_value(value: Any) -> Any:
     """A JSON-compatible rendering of ``value`` that :func:`decode_value` inverts exactly."""
+    # Exact-type checks first: a persistent store encodes every entity it writes (and every
+    # index value it looks up), and the isinstance chain below was most of that cost.
+    kind = type(value)
+    if kind in _SELF:
+        return value
+    if kind is int:
+        return value
+    if kind is tuple:
+        return {"$tuple": [encode_value(v) for v in value]}
+    if kind is dict and all(type(k) is str for k in value):
+        return {"$map": {k: encode_value(v) for k, v in value.items()}}
+    if kind in _FIELDS:  # a dataclass met before
+        cls = kind
+        fields = {name: encode_value(getattr(value, name)) for name in _FIELDS[cls]}
+        return {"$entity": cls.__name__, "$module": cls.__module__, "fields": fields}
+    return _encode_other(value)
+
+
+def _encode_other(value: Any) -> Any:
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int):
@@ -101,8 +133,7 @@ def encode_value(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         cls = type(value)
         _REGISTRY.setdefault(cls.__name__, cls)
-        fields = {f.name: encode_value(getattr(value, f.name))
-                  for f in dataclasses.fields(value) if f.init}
+        fields = {name: encode_value(getattr(value, name)) for name in _init_fields(cls)}
         return {"$entity": cls.__name__, "$module": cls.__module__, "fields": fields}
     raise TypeError(f"cannot encode a value of type {type(value).__name__} in the state document")
 
@@ -117,7 +148,7 @@ def decode_value(data: Any) -> Any:
     if "$entity" in data:
         cls = entity_class(data["$entity"], data.get("$module"))
         fields = {k: decode_value(v) for k, v in data.get("fields", {}).items()}
-        known = {f.name for f in dataclasses.fields(cls) if f.init}
+        known = _init_fields(cls)
         # Fields dropped from a class since the document was written are ignored; fields
         # added since take their defaults.
         return cls(**{k: v for k, v in fields.items() if k in known})
@@ -151,7 +182,8 @@ def _hashable(value: Any) -> Any:
 
 
 def dumps_value(value: Any) -> str:
-    return json.dumps(encode_value(value), separators=(",", ":"), allow_nan=False)
+    # == json.dumps(..., separators=(",", ":")); encode_value leaves no non-finite float.
+    return compact_json(encode_value(value))
 
 
 def loads_value(text: str | bytes) -> Any:

@@ -15,6 +15,10 @@
 - Decoded entities are cached by (table, key) with the row's random version: a read still asks
   SQLite for the row (so another process's write is never missed) but skips decoding when the
   version is unchanged.
+- Inside :meth:`SqliteStore.read_scope` (each HTTP request) and inside transactions, reads are
+  answered from the connection's :class:`~simulator.persistence.sqlite_reads.ReadCache`:
+  what it read or wrote, minus what other connections changed (a change log and
+  ``PRAGMA data_version``, checked when the scope or transaction starts).
 - Core state that is not in any table (default org id, JWT secret, bootstrap identity) lives in
   the ``meta`` table; :class:`simulator.Simulator` reads it back on start.
 """
@@ -39,6 +43,12 @@ from simulator.persistence._shared import (
     index_signature,
 )
 from simulator.persistence.codec import dumps_value, loads_value
+from simulator.persistence.sqlite_reads import (
+    CHANGES_SCHEMA,
+    EVERYTHING,
+    ReadCache,
+    log_change,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entities (
@@ -58,7 +68,7 @@ CREATE TABLE IF NOT EXISTS idx (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_by_key ON idx (tbl, key);
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
-"""
+""" + CHANGES_SCHEMA
 
 _T = TypeVar("_T")
 _CORE_META = "core"
@@ -98,7 +108,29 @@ class SqliteStore(CoreMetaRestore):
             conn.execute("PRAGMA busy_timeout=0")  # _begin() retries with shorter waits
             self._local.conn = conn
             self._local.depth = 0
+            self._local.reads = ReadCache()
         return conn
+
+    def _reads(self) -> ReadCache:
+        self._conn()  # after a fork: this process's own connection and cache
+        reads: ReadCache = self._local.reads
+        return reads
+
+    @contextmanager
+    def read_scope(self) -> Iterator[None]:
+        """Reads inside may be answered from this connection's cache: a row is read as it was
+        when the scope (or the last transaction) began, or later, and keeps the value first
+        read; this thread's own writes show at once, and transactions always read the latest.
+        The HTTP endpoint opens one per request, so a request sees every change acknowledged
+        before it arrived, whichever worker made it."""
+        reads = self._reads()
+        if not reads.scopes:
+            reads.sync(self._conn(), self._retrying)
+        reads.scopes += 1
+        try:
+            yield
+        finally:
+            reads.scopes -= 1
 
     def close(self) -> None:
         """Close this thread's connection (others close when their thread ends)."""
@@ -120,10 +152,13 @@ class SqliteStore(CoreMetaRestore):
             return
         self._begin(conn)
         self._local.depth = 1
+        reads = self._local.reads
         try:
+            reads.sync(conn, self._retrying)  # under the write lock: nothing commits meanwhile
             yield self
         except BaseException:
             self._local.depth = 0
+            reads.forget()  # it holds this transaction's writes
             conn.execute("ROLLBACK")
             raise
         self._local.depth = 0
@@ -164,21 +199,51 @@ class SqliteStore(CoreMetaRestore):
         self._cache[(table, key)] = (version, value)
         return value
 
+    def _cached_reads(self) -> ReadCache | None:
+        """The connection's cache when reads may use it (a read scope or a transaction)."""
+        reads = self._reads()
+        return reads if reads.scopes or self._local.depth else None
+
     def get(self, table: str, key: str) -> Any | None:
+        reads = self._cached_reads()
+        if reads is not None:
+            try:
+                return reads.rows[(table, key)]
+            except KeyError:
+                pass
         rows = self._read("SELECT version, data FROM entities WHERE tbl = ? AND key = ?",
                           (table, key))
         if not rows:
             self._cache.pop((table, key), None)  # deleted, perhaps by another process
-            return None
-        return self._decode(table, key, rows[0][0], rows[0][1])
+            value = None
+        else:
+            value = self._decode(table, key, rows[0][0], rows[0][1])
+        if reads is not None:
+            reads.read(table, key, value)
+        return value
 
     def find(self, table: str, index: str, value: Hashable) -> list[Any]:
+        reads = self._cached_reads()
+        # Cached look-ups are keyed by the value itself when it is a string or a tuple of
+        # strings (the usual index values: == is then JSON equality), else by its JSON.
+        plain = type(value) is str or (type(value) is tuple
+                                       and all(type(v) is str for v in value))
+        look_up = (index, value) if plain else (index, dumps_value(value))
+        if reads is not None:
+            keys = reads.finds.get(table, {}).get(look_up)
+            if keys is not None and all((table, k) in reads.rows for k in keys):
+                return [reads.rows[(table, k)] for k in keys]
         rows = self._read(
             "SELECT e.key, e.version, e.data FROM idx i JOIN entities e"
             " ON e.tbl = i.tbl AND e.key = i.key"
             " WHERE i.tbl = ? AND i.name = ? AND i.value = ? ORDER BY e.id",
             (table, index, dumps_value(value)))
-        return [self._decode(table, key, version, data) for key, version, data in rows]
+        found = [self._decode(table, key, version, data) for key, version, data in rows]
+        if reads is not None:
+            for (key, _, _), entity in zip(rows, found, strict=True):
+                reads.read(table, key, entity)
+            reads.finds.setdefault(table, {})[look_up] = tuple(r[0] for r in rows)
+        return found
 
     def scan(self, table: str) -> Iterator[Any]:
         rows = self._read("SELECT key, version, data FROM entities WHERE tbl = ? ORDER BY id",
@@ -217,7 +282,9 @@ class SqliteStore(CoreMetaRestore):
             conn.executemany(
                 "INSERT OR IGNORE INTO idx (tbl, name, value, key) VALUES (?, ?, ?, ?)",
                 index_rows)
+        log_change(conn, table, key)
         self._cache[(table, key)] = (version, value)
+        self._local.reads.wrote(table, key, value)
 
     def put(self, table: str, key: str, value: Any) -> None:
         # Encode before taking the write lock: every other worker waits while it is held.
@@ -230,6 +297,8 @@ class SqliteStore(CoreMetaRestore):
             conn = self._conn()
             conn.execute("DELETE FROM entities WHERE tbl = ? AND key = ?", (table, key))
             conn.execute("DELETE FROM idx WHERE tbl = ? AND key = ?", (table, key))
+            log_change(conn, table, key)
+            self._local.reads.wrote(table, key, None)
         self._cache.pop((table, key), None)
 
     def clear(self) -> None:
@@ -238,6 +307,8 @@ class SqliteStore(CoreMetaRestore):
             conn = self._conn()
             conn.execute("DELETE FROM entities")
             conn.execute("DELETE FROM idx")
+            log_change(conn, EVERYTHING, EVERYTHING)
+            self._local.reads.forget()
         self._cache.clear()
 
     # -- whole-state documents (snapshot / restore) ------------------------------------
@@ -290,4 +361,6 @@ class SqliteStore(CoreMetaRestore):
                 conn.executemany(
                     "INSERT OR IGNORE INTO idx (tbl, name, value, key) VALUES (?, ?, ?, ?)",
                     self._index_rows(table, key, loads_value(data)))
+            log_change(conn, EVERYTHING, EVERYTHING)
+            self._local.reads.forget()
             self.write_meta(INDEX_SIGNATURE, declared)

@@ -50,7 +50,6 @@ def sign(core: Core, app: Application, caller: Caller, body: Mapping[str, Any]) 
             and core.config.policy.on("challenge.identity"):
         raise ApiError(400, errors.CHALLENGE_INVALID)
     credential = verify_factors(core, challenge, body, app)
-    consume_challenge(core, challenge)
     now = core.now()
     record = UserActionToken(
         id=core.new_id("ua"), org_id=caller.org_id, user_id=caller.user.id,
@@ -58,7 +57,11 @@ def sign(core: Core, app: Application, caller: Caller, body: Mapping[str, Any]) 
         payload=challenge.payload, expires_at=now + core.config.lifetimes.user_action_token,
         credential_uuid=credential.uuid, challenge_id=challenge.id, date_signed=now,
     )
-    core.store.put("user_actions", record.id, record)
+    # One commit: the challenge is spent exactly when its token exists (and a shared store
+    # pays one write lock, not two).
+    with core.store.transaction():
+        consume_challenge(core, challenge)
+        core.store.put("user_actions", record.id, record)
     core.housekeeper.track("user_actions", record.id, record.expires_at)
     token = issue_jwt(core, org_id=caller.org_id, user=caller.user, token_id=record.id,
                       kind="UserAction", expires_at=record.expires_at)
