@@ -36,7 +36,7 @@ from typing import Any, cast
 
 import httpx
 
-from load.loadgen import Connection, pin, replay, request_bytes, run_flows
+from load.loadgen import Connection, pin, replay, request_bytes, run_flows, worker_pids
 from load.runner import free_port, stop
 
 TARGETS = {"P1": 0.8, "P2": 0.8, "P3_flows_s": 1000, "P3_scaling": 1.7, "P4": 5.0}
@@ -123,13 +123,32 @@ def placement(server: set[int] | None, generator: set[int] | None) -> str:
     return (f"server pinned to CPU {sorted(server)}, generator to CPU(s) {sorted(generator)}")
 
 
-def process_cpu(pid: int) -> float | None:
-    """CPU seconds (user + system) a server process has used so far; None off Linux."""
+def process_cpu(pid: int, *, children: bool = False) -> float | None:
+    """CPU seconds (user + system) a server process has used so far, with ``children`` also
+    its live child processes' (``serve --workers``: the workers); None off Linux."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    if children:
+        for child in _child_pids(pid):
+            total += process_cpu(child, children=True) or 0.0
+    return total
+
+
+def _child_pids(pid: int) -> list[int]:
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+    out: list[int] = []
+    for task in tasks:
+        try:
+            out += [int(c) for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
+        except OSError:
+            continue
+    return out
 
 
 def _cpu_us(before: float | None, after: float | None, count: int) -> float | None:
@@ -259,37 +278,44 @@ def p3(tmp: Path, quick: bool, generators: int) -> dict[str, Any]:
         "1 worker, SQLite": ["--state", str(state / "p3-one.sqlite")],
         "2 workers, SQLite": ["--workers", "2", "--store", f"sqlite:///{state / 'p3-two.sqlite'}"],
     }
-    servers: dict[str, tuple[subprocess.Popen, int, Callable]] = {}
-    cpu: dict[str, list[float | None]] = {"server (1 worker, in-memory)": [],
-                                          "server (1 worker, SQLite)": [], "generator": []}
+    servers: dict[str, tuple[subprocess.Popen, int, Callable, list[int]]] = {}
+    cpu: dict[str, list[float | None]] = {f"server ({name})": [] for name in setups}
+    cpu["generator"] = []
     try:
         for name, extra in setups.items():
             proc, boot, port = start_sim(tmp, "p3-" + name.split(",")[0].replace(" ", ""), extra)
+            # Each generator process keeps its connection on its own worker, as a round-robin
+            # balancer would: left to the kernel, both often land on one of 2 workers.
+            workers = worker_pids(port, int(name.split()[0]))
             identities = [Identity(port, boot) for _ in range(generators)]
-            servers[name] = (proc, port, _flow_factory(identities))
+            servers[name] = (proc, port, _flow_factory(identities), workers)
         results: dict[str, list[float]] = {name: [] for name in setups}
         errors = 0
         for i in range(rounds):
             order = list(setups) if i % 2 == 0 else list(reversed(setups))
             for name in order:
-                proc, port, factory = servers[name]
-                before = process_cpu(proc.pid)
-                r = run_flows(port, factory, generators, seconds)
+                proc, port, factory, workers = servers[name]
+                before = process_cpu(proc.pid, children=True)
+                r = run_flows(port, factory, generators, seconds, workers)
                 errors += int(r["errors"])
                 results[name].append(r["flows_s"])
-                if name.startswith("1 worker"):  # one process: its CPU is the server's
-                    cpu[f"server ({name})"].append(
-                        _cpu_us(before, process_cpu(proc.pid), int(r["flows"])))
-                    cpu["generator"].append(r["generator_cpu_s"] / max(int(r["flows"]), 1) * 1e6)
+                cpu[f"server ({name})"].append(
+                    _cpu_us(before, process_cpu(proc.pid, children=True), int(r["flows"])))
+                cpu["generator"].append(r["generator_cpu_s"] / max(int(r["flows"]), 1) * 1e6)
     finally:
-        for proc, _, _ in servers.values():
+        for proc, *_ in servers.values():
             stop(proc)
         shutil.rmtree(state, ignore_errors=True)
     one = statistics.median(results["1 worker, in-memory"])
     one_sql = statistics.median(results["1 worker, SQLite"])
     two = statistics.median(results["2 workers, SQLite"])
     cpu_us = {k: _median(v) for k, v in cpu.items()}
-    return {"flows_s": {k: _spread(v) for k, v in results.items()},
+    one_cpu, two_cpu = cpu_us["server (1 worker, SQLite)"], cpu_us["server (2 workers, SQLite)"]
+    return {
+            # What sharing the store costs: server CPU per flow, 2 workers ÷ 1 worker. With
+            # cores to spare (generator elsewhere), 2 workers would give 2 ÷ this.
+            "sharing_cpu_2w_over_1w": round(two_cpu / one_cpu, 3) if one_cpu and two_cpu else None,
+            "flows_s": {k: _spread(v) for k, v in results.items()},
             "one_worker_flows_s": round(one, 1),
             "scaling_2w_over_1w_sqlite": round(two / one_sql, 3),
             "scaling_bound_here": scaling_bound(cpu_us["server (1 worker, SQLite)"],
@@ -432,9 +458,17 @@ def markdown(report: dict[str, Any]) -> str:
         if server_us:
             out.append(f"- CPU µs per flow: server {server_us} in memory (so one fully busy "
                        f"core would serve ≈ {1e6 / server_us:.0f} flows/s), "
-                       f"{c.get('server (1 worker, SQLite)')} on SQLite; generator "
-                       f"{c['generator']}: on a machine whose cores the generator shares, it "
-                       "takes that CPU from the server")
+                       f"{c.get('server (1 worker, SQLite)')} on SQLite, "
+                       f"{c.get('server (2 workers, SQLite)')} for 2 workers on SQLite (both "
+                       f"processes); generator {c['generator']}: on a machine whose cores the "
+                       "generator shares, it takes that CPU from the server")
+        if r.get("sharing_cpu_2w_over_1w"):
+            out.append(f"- sharing the store: 2 workers spend {r['sharing_cpu_2w_over_1w']}× "
+                       "the server CPU per flow of 1 worker (SQLite both), so with spare cores "
+                       f"2 workers would serve ≈ {2 / r['sharing_cpu_2w_over_1w']:.2f}× one "
+                       "(an estimate from CPU, not a measurement)")
+        out.append("- connections: each generator process keeps its connection on its own "
+                   "worker (found through `GET /_sim/health`'s pid)")
         out.append("")
     if "P4" in report:
         r = report["P4"]

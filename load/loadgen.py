@@ -52,6 +52,47 @@ class Connection:
     def close(self) -> None:
         self.sock.close()
 
+    def worker_pid(self) -> int:
+        """The simulator process answering on this connection (``GET /_sim/health``)."""
+        status, body = self.roundtrip(request_bytes("GET", "/_sim/health"))
+        if status != 200:
+            raise RuntimeError(f"GET /_sim/health answered {status}")
+        return int(json.loads(body)["pid"])
+
+
+def worker_pids(port: int, expected: int, timeout: float = 30.0) -> list[int]:
+    """The ``expected`` worker processes behind ``port`` (``serve --workers N``), found by
+    connecting again and again: the kernel hands each new connection to whichever worker
+    accepts first, and a worker still starting accepts none."""
+    seen: set[int] = set()
+    deadline = time.monotonic() + timeout
+    while len(seen) < expected:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"found {len(seen)} of {expected} workers in {timeout:.0f} s")
+        conn = Connection(port)
+        try:
+            seen.add(conn.worker_pid())
+        finally:
+            conn.close()
+        if len(seen) < expected:
+            time.sleep(0.01)
+    return sorted(seen)
+
+
+def connect_to_worker(port: int, pid: int | None, tries: int = 200) -> Connection:
+    """A keep-alive connection served by worker ``pid`` (any worker for ``None``).
+
+    With a few long-lived connections, which worker accepts each is a coin toss: both of a
+    2-worker server's connections land on one worker half the time, and the measurement is
+    then of one worker. Reconnecting until each lands where it is wanted spreads them as a
+    round-robin load balancer would."""
+    for _ in range(tries):
+        conn = Connection(port)
+        if pid is None or conn.worker_pid() == pid:
+            return conn
+        conn.close()
+    raise RuntimeError(f"no connection reached worker {pid} in {tries} tries")
+
 
 def request_bytes(method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
                   host: str = "127.0.0.1") -> bytes:
@@ -129,8 +170,8 @@ FlowFactory = Callable[[Connection, int], Callable[[], bool]]
 
 
 def _flow_worker(port: int, factory: FlowFactory, index: int, seconds: float, barrier: Any,
-                 out: Any) -> None:
-    conn = Connection(port)
+                 out: Any, worker: int | None) -> None:
+    conn = connect_to_worker(port, worker)
     flow = factory(conn, index)
     flow()  # warm: first flow pays imports and key loading
     barrier.wait()
@@ -146,12 +187,16 @@ def _flow_worker(port: int, factory: FlowFactory, index: int, seconds: float, ba
     conn.close()
 
 
-def run_flows(port: int, factory: FlowFactory, processes: int, seconds: float) -> dict[str, float]:
+def run_flows(port: int, factory: FlowFactory, processes: int, seconds: float,
+              workers: Sequence[int] = ()) -> dict[str, float]:
+    """``processes`` closed loops of ``factory`` flows for ``seconds``; with ``workers`` (pids),
+    generator process i keeps its connection on worker ``workers[i % len(workers)]``."""
     cpu_before = _children_cpu()
     ctx = mp.get_context("fork")
     barrier, out = ctx.Barrier(processes), ctx.Queue()
-    procs = [ctx.Process(target=_flow_worker, args=(port, factory, i, seconds, barrier, out))
-             for i in range(processes)]
+    procs = [ctx.Process(target=_flow_worker, args=(
+        port, factory, i, seconds, barrier, out, workers[i % len(workers)] if workers else None))
+        for i in range(processes)]
     for p in procs:
         p.start()
     results = [out.get(timeout=seconds + 120) for _ in procs]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -100,7 +101,8 @@ class AdminApi:
         return any(path == sub_path for _, path in self.table) or sub_path.startswith("/faults/")
 
     async def health(self, request: AdminRequest) -> Any:
-        return {"status": "ok", "orgId": self.control.core.default_org_id}
+        # pid: which process answered (under serve --workers, each worker its own).
+        return {"status": "ok", "orgId": self.control.core.default_org_id, "pid": os.getpid()}
 
     async def reset(self, request: AdminRequest) -> Any:
         if request.body is not None and not isinstance(request.body, dict):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 
 import httpx
 import pytest
@@ -18,7 +19,9 @@ HAS_OPENAPI = importlib.util.find_spec("simulator.http.openapi") is not None
 
 
 def test_health(door: httpx.Client, sim: Simulator) -> None:
-    assert admin(door, "GET", "health") == {"status": "ok", "orgId": sim.org_id}
+    # pid: the process that answered (the in-process door and its threaded server: this one)
+    assert admin(door, "GET", "health") == {"status": "ok", "orgId": sim.org_id,
+                                            "pid": os.getpid()}
 
 
 def test_unknown_admin_route_and_method(door: httpx.Client) -> None:

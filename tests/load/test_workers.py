@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
+from load.loadgen import worker_pids
 from load.runner import free_port, stop
 from scenarios.client import DfnsApi, delegated_login, ok, register_delegated, service_account_api
 from simulator import errors
@@ -242,6 +243,32 @@ def test_serve_workers_command(tmp_path: Path) -> None:
         with ThreadPoolExecutor(8) as pool:
             codes = list(pool.map(attempt, range(8)))
         assert codes.count(200) == 1, codes
+
+        # Named workers (GET /_sim/health's pid): issued on one, completed on the other,
+        # refused when replayed on the first.
+        first, second = worker_pids(port, expected=2)
+
+        def on_worker(pid: int) -> httpx.Client:
+            for _ in range(200):
+                http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+                if http.get("/_sim/health").json()["pid"] == pid:
+                    return http
+                http.close()
+            raise AssertionError(f"no connection reached worker {pid}")
+
+        one, two = on_worker(first), on_worker(second)
+        try:
+            challenge = service_account_api(one, boot).action_challenge("POST", "/auth/users", {})
+            signed = {"challengeIdentifier": challenge["challengeIdentifier"],
+                      "firstFactor": sa.signer.sign(challenge)}
+            assert service_account_api(two, boot).request(
+                "POST", "/auth/action", signed).status_code == 200
+            replay = service_account_api(one, boot).request("POST", "/auth/action", signed)
+            assert (replay.status_code, replay.json()["error"]["message"]) == (
+                400, "Challenge token is not valid.")
+        finally:
+            one.close()
+            two.close()
     finally:
         stop(proc)
     assert not state_dir.exists()  # the ephemeral shared state leaves nothing in RAM
