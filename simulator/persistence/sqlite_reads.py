@@ -59,35 +59,43 @@ class ReadCache:
     """The rows and find results of one connection, current as of its last :meth:`sync`
     plus its own writes. Confined to the connection's thread, so it takes no lock."""
 
-    __slots__ = ("rows", "finds", "data_version", "seen", "scopes")
+    __slots__ = ("rows", "finds", "found", "data_version", "seen", "scopes", "pending")
 
     def __init__(self) -> None:
         self.rows: dict[tuple[str, str], Any] = {}  # value, or None: no such row
-        self.finds: dict[str, dict[tuple[str, Any], tuple[str, ...]]] = {}  # table → keys
+        self.finds: dict[str, dict[tuple[Any, ...], tuple[str, ...]]] = {}  # table → keys
+        self.found = 0  # cached find results, for the size limit
         self.data_version: int | None = None
         self.seen: int | None = None  # the last change applied
         self.scopes = 0  # open read scopes: inside one, reads use the cache
+        # rows written by the open transaction: what a roll-back must take back
+        self.pending: set[tuple[str, str]] = set()
 
     def forget(self) -> None:
         self.rows.clear()
         self.finds.clear()
+        self.found = 0
 
     def sync(self, conn: sqlite3.Connection, retrying: Retrying) -> None:
         """Drop what other connections changed since the last call."""
         version = retrying(lambda: conn.execute("PRAGMA data_version").fetchone()[0])
         if version == self.data_version:
             return
-        self.data_version = version
         if self.seen is None:  # a new connection: nothing cached yet, start at the log's end
             self.seen = retrying(
                 lambda: conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0])
             self.forget()
-            return
-        seen = self.seen
-        changed = retrying(lambda: conn.execute(
-            "SELECT seq, tbl, key FROM changes WHERE seq > ? ORDER BY seq", (seen,)).fetchall())
-        if not changed:
-            return
+        else:
+            seen = self.seen
+            changed = retrying(lambda: conn.execute(
+                "SELECT seq, tbl, key FROM changes WHERE seq > ? ORDER BY seq",
+                (seen,)).fetchall())
+            if changed:
+                self._apply(changed, seen)
+        # Only now: had reading the log failed, the next sync must read it again.
+        self.data_version = version
+
+    def _apply(self, changed: list[tuple[int, str, str]], seen: int) -> None:
         if changed[0][0] != seen + 1:  # pruned past what this connection applied
             self.forget()
         else:
@@ -101,13 +109,33 @@ class ReadCache:
         self.seen = changed[-1][0]
 
     def wrote(self, table: str, key: str, value: Any) -> None:
-        """This connection's own write (``None``: a delete); a rollback calls forget()."""
+        """This connection's own write (``None``: a delete), inside its open transaction."""
         if len(self.rows) >= _MAX_ROWS:
             self.forget()
         self.rows[(table, key)] = value
         self.finds.pop(table, None)
+        self.pending.add((table, key))
+
+    def committed(self) -> None:
+        self.pending.clear()
+
+    def rolled_back(self) -> None:
+        """Take back the open transaction's writes (and what was found in their tables)."""
+        for table, key in self.pending:
+            if table == EVERYTHING:
+                self.forget()
+                break
+            self.rows.pop((table, key), None)
+            self.finds.pop(table, None)
+        self.pending.clear()
 
     def read(self, table: str, key: str, value: Any) -> None:
         if len(self.rows) >= _MAX_ROWS:
             self.forget()
         self.rows[(table, key)] = value
+
+    def remember_find(self, table: str, look_up: tuple[Any, ...], keys: tuple[str, ...]) -> None:
+        if self.found >= _MAX_ROWS:  # look-ups of absent values add no row, only this
+            self.forget()
+        self.finds.setdefault(table, {})[look_up] = keys
+        self.found += 1

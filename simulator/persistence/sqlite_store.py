@@ -119,8 +119,8 @@ class SqliteStore(CoreMetaRestore):
     @contextmanager
     def read_scope(self) -> Iterator[None]:
         """Reads inside may be answered from this connection's cache: a row is read as it was
-        when the scope (or the last transaction) began, or later, and keeps the value first
-        read; this thread's own writes show at once, and transactions always read the latest.
+        when the scope (or this connection's last transaction) began or later, never older;
+        this thread's own writes show at once, and transactions always read the latest.
         The HTTP endpoint opens one per request, so a request sees every change acknowledged
         before it arrived, whichever worker made it."""
         reads = self._reads()
@@ -156,13 +156,15 @@ class SqliteStore(CoreMetaRestore):
         try:
             reads.sync(conn, self._retrying)  # under the write lock: nothing commits meanwhile
             yield self
+            self._local.depth = 0
+            conn.execute("COMMIT")  # may fail (disk full, I/O error): then nothing was written
         except BaseException:
             self._local.depth = 0
-            reads.forget()  # it holds this transaction's writes
-            conn.execute("ROLLBACK")
+            reads.rolled_back()  # its cache holds this transaction's writes
+            if conn.in_transaction:  # a failed COMMIT has already rolled back
+                conn.execute("ROLLBACK")
             raise
-        self._local.depth = 0
-        conn.execute("COMMIT")
+        reads.committed()
 
     def _retrying(self, attempt: Callable[[], _T]) -> _T:
         """``attempt()``, retried while SQLite answers busy/locked, waiting 20 µs, doubling to
@@ -228,7 +230,7 @@ class SqliteStore(CoreMetaRestore):
         # strings (the usual index values: == is then JSON equality), else by its JSON.
         plain = type(value) is str or (type(value) is tuple
                                        and all(type(v) is str for v in value))
-        look_up = (index, value) if plain else (index, dumps_value(value))
+        look_up = (index, value) if plain else (index, "$json", dumps_value(value))
         if reads is not None:
             keys = reads.finds.get(table, {}).get(look_up)
             if keys is not None and all((table, k) in reads.rows for k in keys):
@@ -242,7 +244,7 @@ class SqliteStore(CoreMetaRestore):
         if reads is not None:
             for (key, _, _), entity in zip(rows, found, strict=True):
                 reads.read(table, key, entity)
-            reads.finds.setdefault(table, {})[look_up] = tuple(r[0] for r in rows)
+            reads.remember_find(table, look_up, tuple(r[0] for r in rows))
         return found
 
     def scan(self, table: str) -> Iterator[Any]:
@@ -309,6 +311,7 @@ class SqliteStore(CoreMetaRestore):
             conn.execute("DELETE FROM idx")
             log_change(conn, EVERYTHING, EVERYTHING)
             self._local.reads.forget()
+            self._local.reads.pending.add((EVERYTHING, EVERYTHING))  # a roll-back forgets all
         self._cache.clear()
 
     # -- whole-state documents (snapshot / restore) ------------------------------------
@@ -363,4 +366,5 @@ class SqliteStore(CoreMetaRestore):
                     self._index_rows(table, key, loads_value(data)))
             log_change(conn, EVERYTHING, EVERYTHING)
             self._local.reads.forget()
+            self._local.reads.pending.add((EVERYTHING, EVERYTHING))
             self.write_meta(INDEX_SIGNATURE, declared)

@@ -158,6 +158,109 @@ def test_each_thread_has_its_own_view(tmp_path: Path) -> None:
     assert seen == [False]
 
 
+def _commit_with_a_full_disk(path: str, out: Any) -> None:
+    """In a child process: a COMMIT that fails at the WAL write, as on a full disk."""
+    import resource
+    import signal
+    import sqlite3
+
+    store = SqliteStore(path)
+    store.put("users", "us-1", _user(1))
+    store._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (Path(path).stat().st_size + 4096,
+                                               resource.RLIM_INFINITY))
+    failed = ""
+    try:
+        with store.read_scope(), store.transaction() as tx:
+            tx.put("users", "us-1", replace(_user(1, active=False), username="x" * 200_000))
+    except sqlite3.Error as exc:
+        failed = type(exc).__name__
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY,) * 2)
+    with store.read_scope():
+        in_scope = store.get("users", "us-1").is_active
+    with store.transaction() as tx:
+        in_transaction = tx.get("users", "us-1").is_active
+    out.put((failed, in_scope, in_transaction))
+
+
+def test_a_failed_commit_is_not_remembered(tmp_path: Path) -> None:
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")  # the file-size limit stays in the child
+    out = ctx.Queue()
+    child = ctx.Process(target=_commit_with_a_full_disk, args=(str(tmp_path / "s.db"), out))
+    child.start()
+    failed, in_scope, in_transaction = out.get(timeout=60)
+    child.join()
+    assert failed  # the COMMIT did fail
+    assert (in_scope, in_transaction) == (True, True)  # the write that never happened
+
+
+def test_a_sync_that_fails_is_done_again_by_the_next_scope(pair: Any) -> None:
+    import sqlite3
+
+    a, b = pair
+    b.put("users", "us-1", _user(1))
+    with a.read_scope():
+        assert a.get("users", "us-1").is_active
+    b.put("users", "us-1", _user(1, active=False))
+    calls = {"n": 0}
+    real = a._retrying
+
+    def flaky(attempt: Any) -> Any:  # the read of the change log fails once
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise sqlite3.OperationalError("database is locked")
+        return real(attempt)
+
+    a._retrying = flaky
+    with pytest.raises(sqlite3.OperationalError), a.read_scope():
+        pass
+    a._retrying = real
+    with a.read_scope():
+        assert a.get("users", "us-1").is_active is False
+
+
+def test_find_keys_never_confuse_a_string_with_another_value(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "s.db", {"things": {"n": lambda v: v["n"]}})
+    store.put("things", "t-1", {"n": 5})
+    store.put("things", "t-2", {"n": "5"})
+    store.put("things", "t-3", {"n": "null"})
+    with store.read_scope():
+        for _ in range(2):  # the second round answers from the cache
+            assert store.find("things", "n", 5) == [{"n": 5}]
+            assert store.find("things", "n", "5") == [{"n": "5"}]
+            assert store.find("things", "n", "null") == [{"n": "null"}]
+            assert store.find("things", "n", None) == []
+
+
+def test_cached_look_ups_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sqlite_reads, "_MAX_ROWS", 50)
+    store = SqliteStore(tmp_path / "s.db")
+    with store.read_scope():
+        for i in range(500):  # look-ups of names nobody has add no row, only a find result
+            assert _by_name(store, f"nobody-{i}@x.io") == []
+        reads = store._reads()
+        assert reads.found <= 50
+        assert sum(len(found) for found in reads.finds.values()) <= 50
+
+
+def test_a_roll_back_keeps_what_it_did_not_write(pair: Any) -> None:
+    a, _ = pair
+    a.put("users", "us-1", _user(1))
+    a.put("users", "us-2", _user(2))
+    with a.read_scope():
+        assert a.get("users", "us-2") == _user(2)
+        with pytest.raises(RuntimeError), a.transaction() as tx:
+            tx.put("users", "us-1", _user(1, active=False))
+            raise RuntimeError("a 4xx inside a transaction")
+        assert ("users", "us-2") in a._reads().rows  # a replayed challenge flushes nothing else
+        assert ("users", "us-1") not in a._reads().rows
+        assert a.get("users", "us-1") == _user(1)
+
+
 class TwoWorkers(RuleBasedStateMachine):
     """Random writes, reads, scopes and transactions through two connections, checked against
     a model. Outside a scope a read answers the committed state; inside one it answers a value
