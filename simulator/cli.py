@@ -59,9 +59,30 @@ def retention_settings(args: argparse.Namespace) -> dict[str, Any]:
     return settings
 
 
+def check_port(host: str, port: int) -> None:
+    """Fail before any state is touched when the address is taken: a second ``serve`` on a
+    busy port must not rewrite the running server's bootstrap file or shared clock."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        return  # uvicorn reports an unknown host in one line itself
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise OSError(exc.errno, f"cannot listen there ({exc.strerror})",
+                          f"{host}:{port}") from None
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    if args.port != 0:
+        check_port(args.host, args.port)
     if args.port == 0:  # report (and write to --bootstrap-out) the port really listened on
         import socket
 
@@ -76,12 +97,14 @@ def _serve(args: argparse.Namespace) -> int:
 
     from simulator.simulator import Simulator
 
-    store = None
+    store, state_note = None, ""
     if getattr(args, "state", None):
         # Persistent state (docs/persistence-and-hardening.md): a restart from the same file
         # keeps orgs, users, credentials, tokens, ...; the bootstrap is restored, not re-created.
         from simulator.persistence.sqlite_store import SqliteStore
 
+        restored = Path(args.state).exists() and Path(args.state).stat().st_size > 0
+        state_note = f", state {'restored from' if restored else 'kept in new file'} {args.state}"
         store = SqliteStore(args.state)
     sim = Simulator(rp_id=args.rp_id, origin=args.origin, seed=args.seed, store=store,
                     **admin_settings(args), **retention_settings(args))
@@ -92,8 +115,12 @@ def _serve(args: argparse.Namespace) -> int:
     config = uvicorn.Config(sim.app, host=args.host, port=args.port, log_level=args.log_level,
                             access_log=False, lifespan="off")
     server = uvicorn.Server(config)
-    print(f"dfns-sim serving on http://{args.host}:{args.port} (org {boot['orgId']})", flush=True)
-    server.run()
+    print(f"dfns-sim serving on http://{args.host}:{args.port} (org {boot['orgId']}"
+          f"{state_note})", flush=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has shut down: that is a stop
+        pass
     return 0
 
 
@@ -163,12 +190,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except (OSError, sqlite3.Error, json.JSONDecodeError) as exc:
         # A path that cannot be written, a state file that cannot be opened, a bootstrap file
-        # that is not JSON: one line saying so, not a traceback.
+        # that is not JSON, an address already in use: one line saying so, not a traceback.
         if isinstance(exc, BrokenPipeError):  # `dfns-sim scenario list | head`
             sys.stderr.close()
             return 0
         print(f"dfns-sim: error: {_describe(exc)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("dfns-sim: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0] == "redis":  # --store redis://… unreachable
+            print(f"dfns-sim: error: the Redis store: {exc}", file=sys.stderr)
+            return 2
+        raise
 
 
 def _describe(exc: BaseException) -> str:

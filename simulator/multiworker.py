@@ -101,7 +101,8 @@ def _serve_on(args: argparse.Namespace, url: str) -> int:
         close()
     os.environ[STORE_ENV] = url
     os.environ[SETTINGS_ENV] = json.dumps(settings)
-    print(f"dfns-sim serving on http://{args.host}:{args.port} with {args.workers} workers "
+    workers = f"{args.workers} worker{'s' if args.workers != 1 else ''}"
+    print(f"dfns-sim serving on http://{args.host}:{args.port} with {workers} "
           f"sharing {url} (org {boot['orgId']})", flush=True)
     uvicorn.run("simulator.multiworker:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level=args.log_level, access_log=False, lifespan="off")

@@ -70,3 +70,64 @@ def test_unusable_files_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixtu
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert err.startswith(message) and "Traceback" not in err, (argv, err)
+
+
+def test_a_busy_port_fails_before_touching_anything(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """A second serve on a running server's port must not rewrite its bootstrap file."""
+    import socket
+
+    boot = tmp_path / "boot.json"
+    boot.write_text('{"orgId": "or-running"}')
+    with socket.create_server(("127.0.0.1", 0)) as running:
+        port = running.getsockname()[1]
+        for extra in ([], ["--workers", "2", "--state", str(tmp_path / "s.db")]):
+            code = main(["serve", "--port", str(port), "--bootstrap-out", str(boot), *extra])
+            err = capsys.readouterr().err.strip()
+            assert code == 2
+            assert err == ("dfns-sim: error: cannot listen there (Address already in use): "
+                           f"127.0.0.1:{port}")
+    assert boot.read_text() == '{"orgId": "or-running"}'
+    assert not (tmp_path / "s.db").exists()
+
+
+def test_an_unreachable_redis_store_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:  # a port nothing answers Redis on
+        port = taken.getsockname()[1]
+    code = main(["serve", "--port", "0", "--store", f"redis://127.0.0.1:{port}/0"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert err.startswith("dfns-sim: error: the Redis store: ") and err.count("\n") == 1
+
+
+def test_ctrl_c_stops_serve_quietly(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    boot = tmp_path / "boot.json"
+    proc = subprocess.Popen([sys.executable, "-m", "simulator.cli", "serve", "--port", "0",
+                             "--bootstrap-out", str(boot)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not boot.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        url = __import__("json").loads(boot.read_text())["baseUrl"]
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{url}/_sim/health", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0 and "Traceback" not in err, err

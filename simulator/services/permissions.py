@@ -203,18 +203,23 @@ def managed_permission(core: Core, org_id: str, name: str) -> Permission | None:
 
 
 def assignments_view(core: Core, identity_id: str) -> list[dict]:
-    out = [{"permissionId": p.id, "permissionName": p.name, "assignmentId": "",
-            "operations": render_operations(p)} for p in inherited_permissions(core, identity_id)]
+    explicit = []
     for assignment in core.store.find("assignments", "identity", identity_id):
         if assignment.is_archived:
             continue
         permission = core.store.get("permissions", assignment.permission_id)
         if permission is None or permission.is_archived:
             continue
-        out.append({
+        explicit.append({
             "permissionId": permission.id,
             "permissionName": permission.name,
             "assignmentId": assignment.id,
             "operations": render_operations(permission),
         })
-    return out
+    # An inherited permission is listed (with no assignment id) only when no assignment of the
+    # same permission is listed already: one entry per permission a user holds.
+    assigned = {entry["permissionId"] for entry in explicit}
+    inherited = [{"permissionId": p.id, "permissionName": p.name, "assignmentId": "",
+                  "operations": render_operations(p)}
+                 for p in inherited_permissions(core, identity_id) if p.id not in assigned]
+    return inherited + explicit

@@ -135,11 +135,18 @@ def test_end_users_inherit_the_default_end_user_permission(sim: Simulator, sa: D
     from virtual_authenticators import KeyAuthenticator
 
     user_id = register_delegated(sa, "enduser@example.com", KeyAuthenticator())["user"]["id"]
-    info = ok(sa.request("GET", f"/auth/users/{user_id}"))
-    inherited = [a for a in info["permissionAssignments"]
-                 if a["permissionName"] == permissions.DEFAULT_END_USER]
-    assert inherited and inherited[0]["assignmentId"] == ""
-    assert "Wallets:GenerateSignature" in inherited[0]["operations"]
+    def default_entries() -> list[dict]:
+        info = ok(sa.request("GET", f"/auth/users/{user_id}"))
+        return [a for a in info["permissionAssignments"]
+                if a["permissionName"] == permissions.DEFAULT_END_USER]
+
+    # Registration also assigns it: listed once, with that assignment's id.
+    [assigned] = default_entries()
+    assert assigned["assignmentId"].startswith("as-")
+    assert "Wallets:GenerateSignature" in assigned["operations"]
+    ok(sa.signed("DELETE", f"/permissions/assignments/{assigned['assignmentId']}"))
+    [inherited] = default_entries()  # still held, now without an assignment
+    assert inherited["assignmentId"] == "" and inherited["operations"] == assigned["operations"]
     assert permissions.allows(permissions.operations_of(sim.core, user_id),
                               "Wallets:GenerateSignature")
     assert not permissions.allows(permissions.operations_of(sim.core, user_id), "Auth:Users:Create")

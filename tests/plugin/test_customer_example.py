@@ -8,7 +8,7 @@ def test_signup_login_and_admin_view(dfns_user_factory, dfns_sa):
     alice = dfns_user_factory(kind="Fido2")  # delegated registration + login, virtual passkey
     assert [c["kind"] for c in ok(alice.api.request("GET",
                                                     "/auth/credentials"))["items"]] == ["Fido2"]
-    assert alice.userId in [u["userId"] for u in ok(dfns_sa.request("GET", "/auth/users"))["items"]]
+    assert ok(dfns_sa.request("GET", f"/auth/users/{alice.userId}"))["kind"] == "EndUser"
 
 
 @pytest.mark.dfns_sim_only  # needs the simulator's controls: skipped against --dfns-target
