@@ -45,6 +45,11 @@ def _check_target(args: argparse.Namespace) -> str | None:
             return f"cannot read --bootstrap {args.bootstrap}: {exc}"
         if not isinstance(boot, dict) or "serviceAccount" not in boot:
             return f"--bootstrap {args.bootstrap} is not a dfns-sim bootstrap file"
+        from scenarios.client import probe_target
+
+        # one authenticated read before any check: a server that is down or a bootstrap file
+        # from another server is one line here, not the same failure in every check
+        return probe_target(args.target, boot, source=args.bootstrap)
     return None
 
 

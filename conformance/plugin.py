@@ -11,6 +11,7 @@ one-page summary (``--dfns-summary FILE``).
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import time
@@ -22,7 +23,7 @@ import pytest
 from conformance.registry import Check
 from conformance.runner import judge
 from conformance.target import Ctx, Target
-from simulator.pytest_plugin import option_registered
+from simulator.pytest_plugin import check_target_options, option_registered
 
 
 def _add_option(group: Any, parser: pytest.Parser, *names: str, **kwargs: Any) -> None:
@@ -59,6 +60,30 @@ def pytest_configure(config: pytest.Config) -> None:
     config._dfns_results = []  # type: ignore[attr-defined]
     config._dfns_start = time.time()  # type: ignore[attr-defined]
     config._dfns_progress = [0, 0, 0]  # type: ignore[attr-defined]
+    # Bad options are one usage error before collection, not the same error in every check.
+    try:
+        disabled_rules(_option(config, "--dfns-disable-rules", ""))
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if not config.pluginmanager.has_plugin("dfns_sim"):  # else simulator/pytest_plugin.py does
+        check_target_options(config)
+
+
+def disabled_rules(value: str | None) -> frozenset[str]:
+    """``--dfns-disable-rules a,b``: the rule ids, or ValueError naming the unknown ones."""
+    from simulator.verification.policy import all_rule_ids
+
+    rules = frozenset(part.strip() for part in (value or "").split(",") if part.strip())
+    known = all_rule_ids()
+    unknown = sorted(rules - known)
+    if not unknown:
+        return rules
+    named = [f"{rule} (did you mean {close[0]}?)"
+             if (close := difflib.get_close_matches(rule, sorted(known), n=1)) else rule
+             for rule in unknown]
+    raise ValueError(f"--dfns-disable-rules: unknown rule ids: {', '.join(named)}; the valid "
+                     "ids are the keys of RULES in simulator/verification/policy.py "
+                     "and of SERVICE_RULES in simulator/services/rules.py")
 
 
 def _option(config: pytest.Config, name: str, default: Any = None) -> Any:
@@ -72,11 +97,11 @@ def _option(config: pytest.Config, name: str, default: Any = None) -> Any:
 def dfns_target(pytestconfig: pytest.Config) -> Target:
     spec = _option(pytestconfig, "--dfns-target", "inprocess") or "inprocess"
     policy = None
-    disabled = _option(pytestconfig, "--dfns-disable-rules", "")
+    disabled = disabled_rules(_option(pytestconfig, "--dfns-disable-rules", ""))
     if disabled:
         from simulator.verification.policy import VerificationPolicy
 
-        policy = VerificationPolicy(disabled_rules=frozenset(disabled.split(",")))
+        policy = VerificationPolicy(disabled_rules=disabled)
     return Target(spec, _option(pytestconfig, "--dfns-bootstrap"), policy=policy)
 
 

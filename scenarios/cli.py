@@ -64,11 +64,15 @@ def _run(args: argparse.Namespace) -> int:
         if not args.bootstrap:
             print("--target URL needs --bootstrap FILE (dfns-sim serve --bootstrap-out FILE)")
             return 2
-        stage = Stage.remote(args.target, args.bootstrap)
-        if info.needs_sim and not stage.reads_mail():  # before it registers anybody there
-            from scenarios.stage import MAIL_NEEDED
+        from scenarios.client import probe_target
 
-            print(f"scenario {info.name}: {MAIL_NEEDED}")
+        stage = Stage.remote(args.target, args.bootstrap)
+        # before it registers anybody there: one line for each reason it cannot run
+        problem = probe_target(args.target, stage.boot, source=args.bootstrap)
+        if problem is None and info.needs_sim:
+            problem = stage.mail_problem()
+        if problem is not None:
+            print(f"scenario {info.name}: {problem}")
             return 2
     else:
         stage = Stage.inprocess()

@@ -146,3 +146,51 @@ def service_account_api(http: httpx.Client, bootstrap: Mapping[str, Any]) -> Dfn
     sa = bootstrap["serviceAccount"]
     signer = KeyAuthenticator(private_key=sa["privateKeyPem"], cred_id=sa["credentialId"])
     return DfnsApi(http, sa["accessToken"], signer)
+
+
+# -- is there anything to run against? ----------------------------------------------------------
+PROBE_TIMEOUT = 5.0
+
+
+def connection_problem(exc: Exception) -> str:
+    """A failed connection in a few words ("connection refused"), for one-line messages."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "no answer within the time allowed"
+    text = str(exc)
+    if "refused" in text.lower():
+        return "connection refused"
+    return text or type(exc).__name__
+
+
+def error_text(response: httpx.Response) -> str:
+    """``401 Not Authorized.``: the status and the message of a Dfns error body, if any."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    message = body.get("message") if isinstance(body, dict) else None
+    if not message and isinstance(body, dict) and isinstance(body.get("error"), dict):
+        message = body["error"].get("message")
+    return f"{response.status_code} {message or response.reason_phrase}".strip()
+
+
+def probe_target(url: str, bootstrap: Mapping[str, Any] | None = None, *,
+                 source: str = "the bootstrap file",
+                 timeout: float = PROBE_TIMEOUT) -> str | None:
+    """Why nothing can run against ``url``, in one line, or None. One read-only call,
+    ``GET /auth/users?limit=1`` as the bootstrap service account (``source`` names the file it
+    came from); without a bootstrap identity any HTTP answer will do."""
+    account = bootstrap.get("serviceAccount") if isinstance(bootstrap, Mapping) else None
+    token = account.get("accessToken") if isinstance(account, Mapping) else None
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with httpx.Client(base_url=url, timeout=timeout) as http:
+            response = http.get("/auth/users", params={"limit": 1}, headers=headers)
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        return f"cannot reach {url} ({connection_problem(exc)})"
+    if not token or response.status_code < 400:
+        return None
+    if response.status_code in (401, 403):
+        return (f"the bootstrap identity in {source} is not accepted by {url}: "
+                f"{error_text(response)} (is it this server's bootstrap file?)")
+    return f"{url} answered GET /auth/users?limit=1 with {error_text(response)}"

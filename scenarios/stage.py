@@ -19,7 +19,14 @@ from typing import Any
 
 import httpx
 
-from scenarios.client import DfnsApi, delegated_login, register_delegated, service_account_api
+from scenarios.client import (
+    DfnsApi,
+    connection_problem,
+    delegated_login,
+    error_text,
+    register_delegated,
+    service_account_api,
+)
 from virtual_authenticators import authenticator_for
 
 
@@ -49,7 +56,8 @@ class Stage:
     sim: Any = None
     echo: bool = True
     steps: list[str] = field(default_factory=list)
-    _outbox_readable: bool | None = field(default=None, init=False, repr=False)
+    _mail_checked: bool = field(default=False, init=False, repr=False)
+    _mail_problem: str | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def inprocess(cls, echo: bool = True) -> Stage:
@@ -116,22 +124,42 @@ class Stage:
         """True when e-mailed codes can be read: in process, or through the admin API of a
         ``dfns-sim serve`` target (``GET /_sim/outbox``; ``DFNS_SIM_ADMIN_TOKEN`` if it needs
         one). A real Dfns deployment sends real e-mail, which a scenario cannot read."""
+        return self.mail_problem() is None
+
+    def mail_problem(self) -> str | None:
+        """Why e-mailed codes cannot be read here, in one line, or None (asked once)."""
         if self.sim is not None:
-            return True
-        if self._outbox_readable is None:
-            try:
-                response = self.http.get("/_sim/outbox", params={"limit": 0},
-                                         headers=self._admin_headers())
-                self._outbox_readable = response.status_code == 200
-            except httpx.HTTPError:
-                self._outbox_readable = False
-        return self._outbox_readable
+            return None
+        if not self._mail_checked:
+            self._mail_problem = self._outbox_problem()
+            self._mail_checked = True
+        return self._mail_problem
+
+    def _outbox_problem(self) -> str | None:
+        try:
+            response = self.http.get("/_sim/outbox", params={"limit": 0},
+                                     headers=self._admin_headers())
+        except httpx.HTTPError as exc:
+            url = str(self.http.base_url).rstrip("/")
+            return f"cannot reach {url} ({connection_problem(exc)})"
+        if response.status_code == 200:
+            return None
+        if response.status_code == 401:
+            if os.environ.get("DFNS_SIM_ADMIN_TOKEN"):
+                return ("GET /_sim/outbox answered 401: DFNS_SIM_ADMIN_TOKEN is not the "
+                        "server's --admin-token")
+            return ("GET /_sim/outbox answered 401: set DFNS_SIM_ADMIN_TOKEN to the server's "
+                    "--admin-token")
+        if response.status_code == 404:  # no admin API: a real deployment or serve --no-admin
+            return MAIL_NEEDED
+        return f"GET /_sim/outbox answered {error_text(response)}"
 
     def last_code(self, to: str) -> str:
         if self.sim is not None:
             return str(self.sim.last_code(to))
-        if not self.reads_mail():
-            raise RuntimeError(MAIL_NEEDED)
+        problem = self.mail_problem()
+        if problem is not None:
+            raise RuntimeError(problem)
         items = self.http.get("/_sim/outbox", params={"to": to},
                               headers=self._admin_headers()).json()["items"]
         for message in reversed(items):

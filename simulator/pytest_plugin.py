@@ -84,6 +84,14 @@ def _check_options(config: pytest.Config) -> None:
         raise pytest.UsageError(f"ini dfns_sim_scope must be one of {', '.join(SCOPES)}, "
                                 f"not {scope!r}")
     _door(config)
+    check_target_options(config)
+
+
+def check_target_options(config: pytest.Config) -> None:
+    """``--dfns-target URL`` and ``--dfns-bootstrap FILE``, checked once at start (also by the
+    conformance plugin when it runs without this one): a URL, a readable JSON file, and one
+    authenticated read as the bootstrap service account, so a server that is down or a
+    bootstrap file from another server is one usage error, not a failure in every test."""
     target = _target(config)
     if target is None:
         return
@@ -91,11 +99,20 @@ def _check_options(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--dfns-target must be 'inprocess' or an http(s):// URL, "
                                 f"not {target!r}")
     bootstrap = config.getoption("dfns_bootstrap", None)
+    boot: Any = None
     if bootstrap:
         try:
-            json.loads(Path(bootstrap).read_text())
+            boot = json.loads(Path(bootstrap).read_text())
         except (OSError, ValueError) as exc:
             raise pytest.UsageError(f"--dfns-bootstrap {bootstrap}: {exc}") from None
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller has probed already
+        return
+    from scenarios.client import probe_target
+
+    problem = probe_target(target, boot if isinstance(boot, dict) else None,
+                           source=str(bootstrap))
+    if problem is not None:
+        raise pytest.UsageError(problem)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -92,6 +92,48 @@ def test_bad_target_options_are_one_usage_error(pytester: pytest.Pytester, args:
     assert message in result.stderr.str() and "Traceback" not in result.stdout.str()
 
 
+def test_an_unreachable_target_is_one_usage_error(pytester: pytest.Pytester,
+                                                   tmp_path: Path) -> None:
+    boot_file = tmp_path / "boot.json"
+    boot_file.write_text(json.dumps(Simulator().bootstrap()))
+    pytester.makepyfile("def test_x(dfns_client):\n    pass\n\n"
+                        "def test_y(dfns_client):\n    pass\n")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--dfns-target", "http://127.0.0.1:1",
+                                "--dfns-bootstrap", str(boot_file))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert result.stderr.str().strip() == (
+        "ERROR: cannot reach http://127.0.0.1:1 (connection refused)")
+    assert "test_x" not in result.stdout.str()  # nothing collected, nothing run
+
+
+def test_a_bootstrap_file_from_another_server_is_one_usage_error(
+        pytester: pytest.Pytester, running_server: tuple[str, Path], tmp_path: Path) -> None:
+    url, _ = running_server
+    foreign = tmp_path / "other-boot.json"
+    foreign.write_text(json.dumps(Simulator().bootstrap()))
+    pytester.makepyfile("def test_x(dfns_sa):\n    pass\n")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--dfns-target", url,
+                                "--dfns-bootstrap", str(foreign))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert result.stderr.str().strip() == (
+        f"ERROR: the bootstrap identity in {foreign} is not accepted by {url}: "
+        "401 Not Authorized. (is it this server's bootstrap file?)")
+
+
+def test_conformance_plugin_alone_checks_the_target(pytester: pytest.Pytester, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    boot_file = tmp_path / "boot.json"
+    boot_file.write_text(json.dumps(Simulator().bootstrap()))
+    result = pytester.runpytest_subprocess("-p", "dfns_conformance", "-p", "no:cacheprovider",
+                                           "--pyargs", "conformance", "-k", "REG-KEY-F-1",
+                                           "--dfns-target", "http://127.0.0.1:1",
+                                           "--dfns-bootstrap", str(boot_file))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert result.stderr.str().strip() == (
+        "ERROR: cannot reach http://127.0.0.1:1 (connection refused)")
+
+
 @pytest.mark.parametrize(("marker", "message"), [
     ('"module"', "dfns_sim takes keywords only"),
     ('seed="x"', "dfns_sim seed must be an integer, not 'x'"),

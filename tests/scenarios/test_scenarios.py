@@ -65,3 +65,52 @@ def test_a_target_without_mail_is_refused_before_anything_is_registered(
         assert args.func(args) == 2
     assert capsys.readouterr().out.strip() == f"scenario recovery-direct: {MAIL_NEEDED}"
     assert len(list(sim.core.store.scan("users"))) == users_before
+
+
+def _run_remote(url: str, boot_file: Path) -> int:
+    args = build_parser().parse_args(["scenario", "run", "recovery-direct", "--target", url,
+                                      "--bootstrap", str(boot_file)])
+    return int(args.func(args))
+
+
+@pytest.mark.parametrize(("env_token", "message"), [
+    (None, "GET /_sim/outbox answered 401: set DFNS_SIM_ADMIN_TOKEN to the server's "
+           "--admin-token"),
+    ("wrong", "GET /_sim/outbox answered 401: DFNS_SIM_ADMIN_TOKEN is not the server's "
+              "--admin-token"),
+])
+def test_an_admin_api_behind_a_token_asks_for_the_token(
+        env_token: str | None, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    if env_token is None:
+        monkeypatch.delenv("DFNS_SIM_ADMIN_TOKEN", raising=False)
+    else:
+        monkeypatch.setenv("DFNS_SIM_ADMIN_TOKEN", env_token)
+    sim = Simulator(admin_token="T")  # serve --admin-token T: the admin API is on
+    boot_file = tmp_path / "boot.json"
+    boot_file.write_text(json.dumps(sim.bootstrap()))
+    users_before = len(list(sim.core.store.scan("users")))
+    with ThreadedServer(sim.app) as server:
+        assert _run_remote(server.base_url, boot_file) == 2
+    assert capsys.readouterr().out.strip() == f"scenario recovery-direct: {message}"
+    assert len(list(sim.core.store.scan("users"))) == users_before
+
+
+def test_an_unreachable_target_is_one_line(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    boot_file = tmp_path / "boot.json"
+    boot_file.write_text(json.dumps(Simulator().bootstrap()))
+    assert _run_remote("http://127.0.0.1:1", boot_file) == 2  # nothing listens on port 1
+    assert capsys.readouterr().out.strip() == (
+        "scenario recovery-direct: cannot reach http://127.0.0.1:1 (connection refused)")
+
+
+def test_a_bootstrap_file_from_another_server_is_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    boot_file = tmp_path / "boot.json"
+    boot_file.write_text(json.dumps(Simulator().bootstrap()))  # not the served simulator's
+    with ThreadedServer(Simulator().app) as server:
+        assert _run_remote(server.base_url, boot_file) == 2
+    assert capsys.readouterr().out.strip() == (
+        f"scenario recovery-direct: the bootstrap identity in {boot_file} is not accepted by "
+        f"{server.base_url}: 401 Not Authorized. (is it this server's bootstrap file?)")
