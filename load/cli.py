@@ -3,22 +3,47 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from typing import Any
 
 
 def _load(args: argparse.Namespace) -> int:
-    from load.runner import run
+    from load.runner import Interrupted, run
 
-    summary = run(args.profile, users=args.users, spawn_rate=args.spawn_rate,
-                  run_time=args.run_time, shape=args.shape, processes=args.processes,
-                  master_workers=args.master_workers, max_requests=args.max_requests,
-                  server_workers=args.server_workers, out_dir=args.out)
+    try:
+        summary = run(args.profile, users=args.users, spawn_rate=args.spawn_rate,
+                      run_time=args.run_time, shape=args.shape, processes=args.processes,
+                      master_workers=args.master_workers, max_requests=args.max_requests,
+                      server_workers=args.server_workers, out_dir=args.out)
+    except Interrupted as stopped:  # Locust and the server are stopped already: say where to look
+        where = (f"partial report in {stopped.out}" if stopped.summary is not None
+                 else "no report (stopped before Locust started)")
+        verb = "interrupted" if stopped.signum == signal.SIGINT else "terminated"
+        print(f"dfns-sim: {verb}; {where}", file=sys.stderr)
+        return stopped.exit_code
     if summary["requests"] == 0:  # a run that measured nothing did not pass
         print("dfns-sim load: no request was recorded; see locust.log in the report folder",
               file=sys.stderr)
         return 1
     return 0 if summary["failures"] == 0 and summary["exit_code"] == 0 else 1
+
+
+BENCH_STEPS = ("P1", "P2", "P3", "P4")
+
+
+def bench_steps(text: str) -> str:
+    """``bench --only``: a comma-separated subset of P1-P4, as ``P1,P4``. Checked by argparse,
+    before anything runs: an unknown entry would otherwise measure nothing and still overwrite
+    the reports."""
+    parts = [part.strip() for part in text.split(",")]
+    unknown = [part for part in parts if part.upper() not in BENCH_STEPS]
+    if unknown:
+        entries = "entry" if len(unknown) == 1 else "entries"
+        raise argparse.ArgumentTypeError(
+            f"unknown {entries} {', '.join(map(repr, unknown))}; choose from "
+            f"{', '.join(BENCH_STEPS)} (comma-separated)")
+    return ",".join(dict.fromkeys(part.upper() for part in parts))
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -64,5 +89,6 @@ def add_commands(sub: Any) -> None:
                            help="P1-P4 performance ratios; writes reports/bench/bench.{json,md}")
     bench.add_argument("--quick", action="store_true", help="short rounds (a smoke run, noisy)")
     bench.add_argument("--out", default="reports/bench", help="report folder")
-    bench.add_argument("--only", default="P1,P2,P3,P4", help="comma-separated subset, e.g. P1,P4")
+    bench.add_argument("--only", type=bench_steps, default=",".join(BENCH_STEPS),
+                       help="comma-separated subset, e.g. P1,P4")
     bench.set_defaults(func=_bench)

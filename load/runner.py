@@ -7,6 +7,11 @@ on 127.0.0.1) → Locust's HTML and CSV, plus ``summary.json``, ``summary.md`` a
 
 Every run is bounded: ``--run-time`` (Locust stops), ``--max-requests`` per Locust process
 (the profiles quit), and a hard wall-clock kill at run-time + 90 s. Only loopback is targeted.
+
+Ctrl-C (SIGINT) or SIGTERM ends a run the way Ctrl-C ends Locust's own: Locust gets SIGINT (it
+stops its users, writes its HTML and CSV), the server is stopped, a summary marked interrupted
+is written from what Locust produced, and ``run`` raises ``Interrupted`` (exit status 130/143
+for ``dfns-sim load``). No exit path leaves Locust or the server running.
 """
 
 from __future__ import annotations
@@ -19,10 +24,14 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import IO, Any
 
 import httpx
 
@@ -78,6 +87,15 @@ def start_server(out: Path, *, server_workers: int = 1, timeout: float = 30.0
         cmd += ["--workers", str(server_workers)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(out / "serve.log", "wb"),
                             start_new_session=True)
+    try:
+        return proc, _wait_ready(proc, out, port, timeout)
+    except BaseException:  # not ready, or Ctrl-C meanwhile: the caller never gets the process
+        stop(proc)
+        raise
+
+
+def _wait_ready(proc: subprocess.Popen, out: Path, port: int, timeout: float) -> dict[str, Any]:
+    boot_file = out / "bootstrap.json"
     deadline = time.monotonic() + timeout
     base = f"http://127.0.0.1:{port}"
     while time.monotonic() < deadline:
@@ -87,11 +105,10 @@ def start_server(out: Path, *, server_workers: int = 1, timeout: float = 30.0
         if boot_file.exists():
             try:
                 httpx.get(base + "/auth/login/init", timeout=1)  # any answer means it listens
-                return proc, json.loads(boot_file.read_text())
+                return dict(json.loads(boot_file.read_text()))
             except (httpx.HTTPError, ValueError):
                 pass
         time.sleep(0.1)
-    stop(proc)
     raise RuntimeError("dfns-sim serve did not become ready")
 
 
@@ -123,10 +140,71 @@ def parse_seconds(text: str) -> int:
     return total + (int(number) if number else 0)
 
 
+class Interrupted(KeyboardInterrupt):
+    """A run ended by SIGINT (Ctrl-C) or SIGTERM, raised once Locust and the server are stopped.
+
+    ``summary`` is the partial report written from what Locust produced, None when the run was
+    stopped before Locust started; ``exit_code`` is what a shell reports for the signal."""
+
+    def __init__(self, signum: int, out: Path, summary: dict[str, Any] | None) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum, self.out, self.summary = signum, out, summary
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+class _Stopped(KeyboardInterrupt):
+    """A stop signal inside a run (a KeyboardInterrupt, so that nothing on the way swallows it)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@dataclass
+class _Processes:
+    """What a run has started so far: the cleanup stops it whichever way the run ends."""
+
+    server: subprocess.Popen | None = None
+    locust: list[subprocess.Popen] = field(default_factory=list)  # master (or only) first
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# Locust answering SIGINT stops its users (--stop-timeout 3) and writes its HTML and CSV.
+LOCUST_QUIT_GRACE = 20.0
+
+
+def _raise_stopped(signum: int, _frame: FrameType | None) -> None:
+    raise _Stopped(signum)
+
+
+@contextmanager
+def _stop_signals(handler: Callable[[int, FrameType | None], Any]) -> Iterator[None]:
+    """SIGINT and SIGTERM go to ``handler`` for the block. Only the main thread can set
+    handlers; a signal ignored by whoever started us (``nohup``, a script's background job)
+    stays ignored. SIGTERM's default would kill this process and orphan Locust and the
+    server, which run in sessions of their own."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS
+                if signal.getsignal(signum) is not signal.SIG_IGN}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old if old is not None else signal.SIG_DFL)
+
+
 def run(profile_name: str, *, users: int = 10, spawn_rate: float | None = None,
         run_time: str = "20s", shape: str | None = None, processes: int = 0,
         master_workers: int = 0, max_requests: int = 200_000, server_workers: int = 1,
         out_dir: str | None = None, quiet: bool = False) -> dict[str, Any]:
+    """One bounded load run; returns its summary. On SIGINT or SIGTERM: stops Locust (which
+    writes its reports) and the server, writes a summary marked interrupted and raises
+    ``Interrupted``. Whichever way it ends, nothing it started is left running."""
     if profile_name not in PROFILES:
         raise SystemExit(f"unknown profile {profile_name!r}; choose one of {', '.join(PROFILES)}")
     profile = PROFILES[profile_name]
@@ -135,9 +213,49 @@ def run(profile_name: str, *, users: int = 10, spawn_rate: float | None = None,
         raise SystemExit("--run-time must be positive: every load run is bounded")
     out = Path(out_dir or Path("reports") / "load" / profile_name)
     out.mkdir(parents=True, exist_ok=True)
-    for old in [*out.glob("locust_*"), out / "final_stats.json"]:
+    # An earlier run's files would pass for this run's (a partial report lists what is there).
+    for old in [*out.glob("locust_*"), out / "final_stats.json", out / "summary.json",
+                out / "summary.md", out / "latency.png", out / "latency.svg"]:
         old.unlink(missing_ok=True)
-    server, boot = start_server(out, server_workers=server_workers)
+    received: list[int] = []  # stop signals, noted (not raised) while the cleanup runs
+    procs = _Processes()
+    code: int | None = None
+    started = time.time()
+    with (_stop_signals(lambda signum, _frame: received.append(signum)),
+          open(out / "locust.log", "wb") as log):
+        try:
+            with _stop_signals(_raise_stopped):
+                code = _drive(profile, out, log, procs, users=users, spawn_rate=spawn_rate,
+                              seconds=seconds, shape=shape, processes=processes,
+                              master_workers=master_workers, max_requests=max_requests,
+                              server_workers=server_workers)
+        except _Stopped as exc:
+            received.insert(0, exc.signum)
+        finally:
+            _stop_all(procs, received)
+        if received and procs.locust:
+            code = procs.locust[0].returncode
+        summary = None
+        if not received or procs.locust:  # stopped before Locust started: nothing to report
+            summary = summarise(
+                out, profile_name, profile, users=users, run_time=seconds, shape=shape,
+                processes=processes, master_workers=master_workers, exit_code=code,
+                wall_seconds=time.time() - started, server_workers=server_workers,
+                interrupted=signal.Signals(received[0]).name if received else None)
+    if summary is not None and not quiet:
+        print((out / "summary.md").read_text())
+    if received:
+        raise Interrupted(received[0], out, summary)
+    assert summary is not None
+    return summary
+
+
+def _drive(profile: Profile, out: Path, log: IO[bytes], procs: _Processes, *, users: int,
+           spawn_rate: float | None, seconds: int, shape: str | None, processes: int,
+           master_workers: int, max_requests: int, server_workers: int) -> int:
+    """Start the server and Locust (recorded in ``procs`` as they start), wait for Locust;
+    returns its exit code (-9: killed at the wall-clock bound)."""
+    procs.server, boot = start_server(out, server_workers=server_workers)
     host = boot["baseUrl"]
     env = dict(os.environ, **{
         BOOTSTRAP_ENV: str(out / "bootstrap.json"),
@@ -156,55 +274,67 @@ def run(profile_name: str, *, users: int = 10, spawn_rate: float | None = None,
                 "--host", host, "--csv", str(out / "locust"), "--csv-full-history",
                 "--html", str(out / "locust_report.html"), "--stop-timeout", "3",
                 "--only-summary", "--loglevel", "WARNING"]
-    started = time.time()
-    log = open(out / "locust.log", "wb")
-    workers: list[subprocess.Popen] = []
+
+    def locust(*args: str) -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, "-m", "locust", *args], env=env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        procs.locust.append(proc)
+        return proc
+
+    if master_workers:
+        master_port = free_port()
+        proc = locust(*common_args, *run_args, "--master",
+                      "--master-bind-host", "127.0.0.1", "--master-bind-port", str(master_port),
+                      "--expect-workers", str(master_workers), "--expect-workers-max-wait", "30")
+        for _ in range(master_workers):
+            locust(*common_args, "--worker", "--master-host", "127.0.0.1", "--master-port",
+                   str(master_port), "--loglevel", "WARNING")
+    else:
+        # --processes forks a master too: bind it to loopback on a free port (Locust's
+        # default is every interface on 5557, and two runs would fight over the port)
+        port = free_port()  # the forked workers find their master by --master-port
+        extra = ["--processes", str(processes), "--master-bind-host", "127.0.0.1",
+                 "--master-bind-port", str(port), "--master-host", "127.0.0.1",
+                 "--master-port", str(port)] if processes else []
+        proc = locust(*common_args, *run_args, *extra)
     try:
-        if master_workers:
-            master_port = free_port()
-            cmd = [sys.executable, "-m", "locust", *common_args, *run_args, "--master",
-                   "--master-bind-host", "127.0.0.1", "--master-bind-port", str(master_port),
-                   "--expect-workers", str(master_workers), "--expect-workers-max-wait", "30"]
-            master = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                      start_new_session=True)
-            for _ in range(master_workers):
-                workers.append(subprocess.Popen(
-                    [sys.executable, "-m", "locust", *common_args, "--worker", "--master-host",
-                     "127.0.0.1", "--master-port", str(master_port), "--loglevel", "WARNING"],
-                    env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
-            proc = master
-        else:
-            # --processes forks a master too: bind it to loopback on a free port (Locust's
-            # default is every interface on 5557, and two runs would fight over the port)
-            port = free_port()  # the forked workers find their master by --master-port
-            extra = ["--processes", str(processes), "--master-bind-host", "127.0.0.1",
-                     "--master-bind-port", str(port), "--master-host", "127.0.0.1",
-                     "--master-port", str(port)] if processes else []
-            proc = subprocess.Popen([sys.executable, "-m", "locust",
-                                     *common_args, *run_args, *extra],
-                                    env=env, stdout=log, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+        code = proc.wait(seconds + 90)
+    except subprocess.TimeoutExpired:
+        stop(proc)
+        code = -9
+    for worker in procs.locust[1:]:
         try:
-            code = proc.wait(seconds + 90)
+            worker.wait(15)
         except subprocess.TimeoutExpired:
-            stop(proc)
-            code = -9
-        for worker in workers:
-            try:
-                worker.wait(15)
-            except subprocess.TimeoutExpired:
-                stop(worker)
-    finally:
-        for worker in workers:
             stop(worker)
-        stop(server)
-        log.close()
-    summary = summarise(out, profile_name, profile, users=users, run_time=seconds, shape=shape,
-                        processes=processes, master_workers=master_workers, exit_code=code,
-                        wall_seconds=time.time() - started, server_workers=server_workers)
-    if not quiet:
-        print((out / "summary.md").read_text())
-    return summary
+    return code
+
+
+def _stop_all(procs: _Processes, received: list[int]) -> None:
+    """Stop what the run started, Locust before the server it loads. After a stop signal
+    Locust first gets the Ctrl-C it would get in a terminal, so that it writes its reports."""
+    if received:
+        _quit_locust(procs.locust, received)
+    for proc in [*procs.locust, *([procs.server] if procs.server else [])]:
+        stop(proc)
+        # the leader is gone; a process it forked (--processes, server workers) may not be
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _quit_locust(locust: list[subprocess.Popen], received: list[int]) -> None:
+    """SIGINT to every Locust process group, as a terminal sends Ctrl-C to each process of the
+    job: Locust stops its users, writes its HTML report and CSV and fires ``quitting`` (our
+    final_stats.json); its SIGTERM handler would skip the HTML. Waits up to LOCUST_QUIT_GRACE
+    seconds, less if another stop signal arrives (a second Ctrl-C: no more waiting)."""
+    for proc in locust:
+        if proc.poll() is None:
+            with suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGINT)
+    signals, deadline = len(received), time.monotonic() + LOCUST_QUIT_GRACE
+    while (any(proc.poll() is None for proc in locust) and time.monotonic() < deadline
+           and len(received) == signals):
+        time.sleep(0.1)
 
 
 # -- reports --------------------------------------------------------------------------------
@@ -258,6 +388,8 @@ def markdown(s: dict[str, Any]) -> str:
              f"{s['description']}. Users {s['users']}, run time {s['run_time']} s, "
              f"shape {s['shape'] or 'none (constant)'}, Locust processes {_locust_layout(s)}, "
              f"server workers {s['server_workers']}; exit code {s['exit_code']}.", "",
+             *([f"**Interrupted ({s['interrupted']}) after {s['wall_seconds']:.0f} s: partial "
+                "figures, up to the stop.**", ""] if s.get("interrupted") else []),
              f"**{s['requests']} HTTP requests, {s['failures']} failures, {s['rps']} req/s.**", "",
              "| HTTP request | reqs | fails | req/s | p50 ms | p95 ms | p99 ms |",
              "|---|---:|---:|---:|---:|---:|---:|"]
