@@ -72,3 +72,23 @@ def test_history_series_skips_empty_windows_and_counts_throughput() -> None:
     assert history_series(rows) == ([0.0, 1.0, 3.0], [2.0, 3.0, 3.0], [2.0, 3.0, 3.0],
                                      [0.0, 2874.0, 2000.0])
     assert history_series([row(100, "N/A", 0)]) is None
+
+
+def test_server_timing_series_follows_the_busiest_verify_entry() -> None:
+    from load.runner import server_timing_series
+
+    def row(t: int, name: str, p50: str, p95: str, total: int) -> dict[str, str]:
+        return {"Timestamp": str(t), "Type": "SERVER-TIMING", "Name": name, "50%": p50,
+                "95%": p95, "Total Request Count": str(total)}
+
+    rows = [row(100, "verify /auth/action (Key:P-256) [us]", "0", "0", 5),  # empty window
+            row(101, "verify /auth/action (Key:P-256) [us]", "92", "130", 900),
+            row(101, "verify /auth/login (Key:P-256) [us]", "95", "140", 40),
+            row(101, "app /auth/action (Key:P-256) [us]", "200", "300", 900),
+            {"Timestamp": "101", "Type": "POST", "Name": "verify", "50%": "1", "95%": "1",
+             "Total Request Count": "99999"}]
+    assert server_timing_series(rows, t0=100.0) == (
+        "verify /auth/action (Key:P-256)", [1.0], [92.0], [130.0])
+    assert server_timing_series(rows, t0=100.0, metric="app") == (
+        "app /auth/action (Key:P-256)", [1.0], [200.0], [300.0])
+    assert server_timing_series(rows[3:], t0=100.0) is None  # no verify entry at all
