@@ -3,7 +3,7 @@
 Steps: pick a free loopback port → start ``dfns-sim serve --bootstrap-out`` as a child process
 → run Locust headless (``--processes N`` or an explicit master + N ``--worker`` processes, all
 on 127.0.0.1) → Locust's HTML and CSV, plus ``summary.json``, ``summary.md`` and
-``latency.png`` (or ``latency.svg`` without matplotlib) in ``reports/load/<profile>/``.
+``latency.png`` (or ``latency.svg`` without matplotlib; load/report.py) in ``reports/load/<profile>/``.
 
 Every run is bounded: ``--run-time`` (Locust stops), ``--max-requests`` per Locust process
 (the profiles quit), and a hard wall-clock kill at run-time + 90 s. Only loopback is targeted.
@@ -16,7 +16,6 @@ for ``dfns-sim load``). No exit path leaves Locust or the server running.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import os
@@ -35,7 +34,8 @@ from typing import IO, Any
 
 import httpx
 
-from load.common import BOOTSTRAP_ENV, FINAL_STATS_ENV, MAX_REQUESTS_ENV, SERVER_TIMING
+from load.common import BOOTSTRAP_ENV, FINAL_STATS_ENV, MAX_REQUESTS_ENV
+from load.report import summarise
 
 PROFILES_DIR = Path(__file__).parent / "profiles"
 
@@ -335,184 +335,3 @@ def _quit_locust(locust: list[subprocess.Popen], received: list[int]) -> None:
     while (any(proc.poll() is None for proc in locust) and time.monotonic() < deadline
            and len(received) == signals):
         time.sleep(0.1)
-
-
-# -- reports --------------------------------------------------------------------------------
-def _rows(path: Path) -> list[dict[str, str]]:
-    if not path.exists():
-        return []
-    with path.open(newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def _num(value: str | None) -> float:
-    try:
-        return float(value or 0)
-    except ValueError:
-        return 0.0
-
-
-def summarise(out: Path, name: str, profile: Profile, **meta: Any) -> dict[str, Any]:
-    final_file = out / "final_stats.json"
-    rows: list[dict[str, Any]] = []
-    if final_file.exists():
-        rows = json.loads(final_file.read_text())["rows"]
-    else:  # Locust died before quitting: fall back on its last CSV
-        rows = [{"type": r["Type"], "name": r["Name"], "requests": int(_num(r["Request Count"])),
-                 "failures": int(_num(r["Failure Count"])), "rps": round(_num(r["Requests/s"]), 1),
-                 "p50": _num(r["50%"]), "p95": _num(r["95%"]), "p99": _num(r["99%"]),
-                 "max": _num(r["Max Response Time"])} for r in _rows(out / "locust_stats.csv")]
-    http = [r for r in rows if r["type"] not in (SERVER_TIMING, "") and r["name"] != "Aggregated"]
-    timing = [r for r in rows if r["type"] == SERVER_TIMING]
-    aggregated = next((r for r in rows if r["name"] == "Aggregated"), {})
-    failures = _rows(out / "locust_failures.csv")
-    summary = {
-        "profile": name, "description": profile.description, **meta,
-        "requests": int(aggregated.get("requests", 0)),
-        "failures": int(aggregated.get("failures", 0)),
-        "rps": aggregated.get("rps", 0.0),
-        "http": http, "server_timing_us": timing,
-        "failure_samples": failures[:10],
-        "files": sorted(p.name for p in out.iterdir() if p.is_file()),
-    }
-    picture = draw_latency(out)
-    if picture:
-        summary["files"] = sorted({*summary["files"], picture})
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    (out / "summary.md").write_text(markdown(summary))
-    return summary
-
-
-def markdown(s: dict[str, Any]) -> str:
-    lines = [f"# Load run: {s['profile']}", "",
-             f"{s['description']}. Users {s['users']}, run time {s['run_time']} s, "
-             f"shape {s['shape'] or 'none (constant)'}, Locust processes {_locust_layout(s)}, "
-             f"server workers {s['server_workers']}; exit code {s['exit_code']}.", "",
-             *([f"**Interrupted ({s['interrupted']}) after {s['wall_seconds']:.0f} s: partial "
-                "figures, up to the stop.**", ""] if s.get("interrupted") else []),
-             f"**{s['requests']} HTTP requests, {s['failures']} failures, {s['rps']} req/s.**", "",
-             "| HTTP request | reqs | fails | req/s | p50 ms | p95 ms | p99 ms |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
-    for r in s["http"]:
-        lines.append(f"| {r['type']} {r['name']} | {r['requests']} | {r['failures']} | {r['rps']} "
-                     f"| {r['p50']:g} | {r['p95']:g} | {r['p99']:g} |")
-    lines += ["", "Server-Timing (the simulator's own time, microseconds):", "",
-              "| metric | samples | p50 µs | p95 µs | p99 µs |", "|---|---:|---:|---:|---:|"]
-    for r in s["server_timing_us"]:
-        lines.append(f"| {r['name'].replace(' [us]', '')} | {r['requests']} | {r['p50']:g} "
-                     f"| {r['p95']:g} | {r['p99']:g} |")
-    lines += ["", "Files: " + ", ".join(s["files"]), ""]
-    return "\n".join(lines)
-
-
-def _locust_layout(s: dict[str, Any]) -> str:
-    if s["master_workers"]:
-        return f"master + {s['master_workers']} workers"
-    return str(s["processes"] or 1)
-
-
-def _history(out: Path) -> list[dict[str, str]]:
-    return [r for r in _rows(out / "locust_stats_history.csv") if r.get("Name") == "Aggregated"]
-
-
-def server_timing_series(rows: list[dict[str, str]], t0: float, metric: str = "verify"
-                         ) -> tuple[str, list[float], list[float], list[float]] | None:
-    """The busiest ``metric`` Server-Timing entry over time: its name, seconds since ``t0``,
-    p50 and p95 in microseconds. Locust's whole-millisecond HTTP percentiles cannot show a
-    sub-millisecond verification; these entries are logged in microseconds (load/common.py)."""
-    entries: dict[str, list[dict[str, str]]] = {}
-    for row in rows:
-        if row.get("Type") == "SERVER-TIMING" and row.get("Name", "").startswith(metric + " "):
-            entries.setdefault(row["Name"], []).append(row)
-    if not entries:
-        return None
-    name, chosen = max(entries.items(),
-                       key=lambda item: _num(item[1][-1].get("Total Request Count")))
-    # A window with no sample reads 0 (or N/A): not drawn as 0 µs.
-    chosen = [r for r in chosen if _num(r.get("50%")) > 0]
-    if not chosen:
-        return None
-    return (name.removesuffix(" [us]"), [_num(r["Timestamp"]) - t0 for r in chosen],
-            [_num(r["50%"]) for r in chosen], [_num(r["95%"]) for r in chosen])
-
-
-def history_series(rows: list[dict[str, str]]
-                   ) -> tuple[list[float], list[float], list[float], list[float]] | None:
-    """Seconds, p50, p95 and requests/s from Locust's stats history (Aggregated rows)."""
-    # Rows without percentiles yet ("N/A": no request in the window) are not drawn as 0 ms.
-    rows = [r for r in rows if r.get("50%") not in (None, "", "N/A")]
-    if not rows:
-        return None
-    t0 = _num(rows[0]["Timestamp"])
-    xs = [_num(r["Timestamp"]) - t0 for r in rows]
-    p50 = [_num(r["50%"]) for r in rows]
-    p95 = [_num(r["95%"]) for r in rows]
-    # Throughput from the growth of the total count between rows: Locust's own "Requests/s"
-    # column is a trailing average that reads 0 for the first seconds of a run.
-    counts = [_num(r["Total Request Count"]) for r in rows]
-    rps = [0.0] + [max(0.0, (counts[i] - counts[i - 1]) / max(xs[i] - xs[i - 1], 1e-9))
-                   for i in range(1, len(rows))]
-    return xs, p50, p95, rps
-
-
-def draw_latency(out: Path) -> str | None:
-    """Latency (p50/p95) and throughput over time, from Locust's stats history."""
-    every_row = _rows(out / "locust_stats_history.csv")
-    aggregated = [r for r in every_row if r.get("Name") == "Aggregated"]
-    series = history_series(aggregated)
-    if series is None:
-        return None
-    xs, p50, p95, rps = series
-    t0 = _num(next(r for r in aggregated if r.get("50%") not in (None, "", "N/A"))["Timestamp"])
-    server = server_timing_series(every_row, t0)
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return _draw_svg(out, xs, p50, p95, rps)
-    panels = 3 if server is not None else 2
-    fig, axes = plt.subplots(panels, 1, figsize=(9, 3 * panels), sharex=True)
-    top, bottom = axes[0], axes[-1]
-    top.plot(xs, p50, label="p50")
-    top.plot(xs, p95, label="p95")
-    top.set_ylabel("latency (ms)")
-    top.legend()
-    top.set_title(f"{out.name}: HTTP latency, server verification time and throughput")
-    if server is not None:
-        label, sx, s50, s95 = server
-        axes[1].plot(sx, s50, label="p50")
-        axes[1].plot(sx, s95, label="p95")
-        axes[1].set_ylabel("µs")
-        axes[1].set_title(f"Server-Timing {label}", fontsize="small")
-        axes[1].legend()
-    bottom.plot(xs, rps, color="tab:green")
-    bottom.set_ylabel("requests/s")
-    bottom.set_xlabel("seconds")
-    fig.tight_layout()
-    fig.savefig(out / "latency.png", dpi=100)
-    plt.close(fig)
-    return "latency.png"
-
-
-def _draw_svg(out: Path, xs: list[float], p50: list[float], p95: list[float],
-              rps: list[float]) -> str:
-    width, height = 800, 300
-    x_max = max(xs) or 1
-    y_max = max(p95 + p50) or 1
-
-    def poly(ys: list[float], top: float, color: str) -> str:
-        y_scale = max(ys) or 1
-        # Every series is built from the same history rows, so the lengths always match.
-        points = " ".join(f"{40 + x / x_max * (width - 60):.1f},{top + 120 - y / y_scale * 110:.1f}"
-                          for x, y in zip(xs, ys, strict=True))
-        return f'<polyline fill="none" stroke="{color}" points="{points}"/>'
-
-    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">'
-           f'<text x="40" y="12">latency ms (p50 blue, p95 red, max {y_max:g})</text>'
-           f'{poly(p50, 10, "blue")}{poly(p95, 10, "red")}'
-           f'<text x="40" y="160">requests/s (max {max(rps):g})</text>'
-           f'{poly(rps, 165, "green")}</svg>')
-    (out / "latency.svg").write_text(svg)
-    return "latency.svg"

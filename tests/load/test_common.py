@@ -62,7 +62,7 @@ def test_unknown_profile_is_refused() -> None:
 
 
 def test_history_series_skips_empty_windows_and_counts_throughput() -> None:
-    from load.runner import history_series
+    from load.report import history_series
 
     def row(t: int, p50: str, total: int, rps: str = "0.000000") -> dict[str, str]:
         return {"Timestamp": str(t), "50%": p50, "95%": p50, "Requests/s": rps,
@@ -75,7 +75,7 @@ def test_history_series_skips_empty_windows_and_counts_throughput() -> None:
 
 
 def test_server_timing_series_follows_the_busiest_verify_entry() -> None:
-    from load.runner import server_timing_series
+    from load.report import server_timing_series
 
     def row(t: int, name: str, p50: str, p95: str, total: int) -> dict[str, str]:
         return {"Timestamp": str(t), "Type": "SERVER-TIMING", "Name": name, "50%": p50,

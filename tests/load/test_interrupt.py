@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from load import runner
+from load import report, runner
 
 pytestmark = pytest.mark.slow
 
@@ -67,8 +67,8 @@ def _wait_for_requests(out: Path, proc: subprocess.Popen, timeout: float = 45) -
     while time.monotonic() < deadline:
         assert proc.poll() is None, f"dfns-sim load exited early ({proc.returncode})"
         history = out / "locust_stats_history.csv"
-        rows = runner._rows(history) if history.exists() else []
-        if any(runner._num(r.get("Total Request Count")) > 0 for r in rows):
+        rows = report._rows(history) if history.exists() else []
+        if any(report._num(r.get("Total Request Count")) > 0 for r in rows):
             return
         time.sleep(0.2)
     raise AssertionError("Locust recorded no request in time")
