@@ -37,6 +37,7 @@ def bench_steps(text: str) -> str:
     before anything runs: an unknown entry would otherwise measure nothing and still overwrite
     the reports."""
     parts = [part.strip() for part in text.split(",")]
+    parts = [part for part in parts if part] or [""]  # "P3," is P3; "" alone is an error
     unknown = [part for part in parts if part.upper() not in BENCH_STEPS]
     if unknown:
         entries = "entry" if len(unknown) == 1 else "entries"

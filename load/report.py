@@ -97,14 +97,13 @@ def server_timing_series(rows: list[dict[str, str]], t0: float, metric: str = "v
     for row in rows:
         if row.get("Type") == "SERVER-TIMING" and row.get("Name", "").startswith(metric + " "):
             entries.setdefault(row["Name"], []).append(row)
-    if not entries:
-        return None
-    name, chosen = max(entries.items(),
-                       key=lambda item: _num(item[1][-1].get("Total Request Count")))
     # A window with no sample reads 0 (or N/A): not drawn as 0 µs.
-    chosen = [r for r in chosen if _num(r.get("50%")) > 0]
-    if not chosen:
+    drawn = {name: [r for r in rows if _num(r.get("50%")) > 0] for name, rows in entries.items()}
+    drawn = {name: rows for name, rows in drawn.items() if rows}
+    if not drawn:
         return None
+    name, chosen = max(drawn.items(), key=lambda item: _num(
+        entries[item[0]][-1].get("Total Request Count")))
     return (name.removesuffix(" [us]"), [_num(r["Timestamp"]) - t0 for r in chosen],
             [_num(r["50%"]) for r in chosen], [_num(r["95%"]) for r in chosen])
 

@@ -3,15 +3,17 @@
 Steps: pick a free loopback port → start ``dfns-sim serve --bootstrap-out`` as a child process
 → run Locust headless (``--processes N`` or an explicit master + N ``--worker`` processes, all
 on 127.0.0.1) → Locust's HTML and CSV, plus ``summary.json``, ``summary.md`` and
-``latency.png`` (or ``latency.svg`` without matplotlib; load/report.py) in ``reports/load/<profile>/``.
+``latency.png`` (or ``latency.svg`` without matplotlib; written by load/report.py) in
+``reports/load/<profile>/``.
 
 Every run is bounded: ``--run-time`` (Locust stops), ``--max-requests`` per Locust process
 (the profiles quit), and a hard wall-clock kill at run-time + 90 s. Only loopback is targeted.
 
-Ctrl-C (SIGINT) or SIGTERM ends a run the way Ctrl-C ends Locust's own: Locust gets SIGINT (it
-stops its users, writes its HTML and CSV), the server is stopped, a summary marked interrupted
-is written from what Locust produced, and ``run`` raises ``Interrupted`` (exit status 130/143
-for ``dfns-sim load``). No exit path leaves Locust or the server running.
+Ctrl-C (SIGINT), SIGTERM or SIGHUP (the terminal closed) ends a run the way Ctrl-C ends
+Locust's own: Locust gets SIGINT (it stops its users, writes its HTML and CSV), the server is
+stopped, a summary marked interrupted is written from what Locust produced, and ``run`` raises
+``Interrupted`` (exit status 130/143/129 for ``dfns-sim load``). No exit path leaves Locust or
+the server running.
 """
 
 from __future__ import annotations
@@ -171,7 +173,7 @@ class _Processes:
     locust: list[subprocess.Popen] = field(default_factory=list)  # master (or only) first
 
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # SIGHUP: the terminal closed
 # Locust answering SIGINT stops its users (--stop-timeout 3) and writes its HTML and CSV.
 LOCUST_QUIT_GRACE = 20.0
 
@@ -182,7 +184,7 @@ def _raise_stopped(signum: int, _frame: FrameType | None) -> None:
 
 @contextmanager
 def _stop_signals(handler: Callable[[int, FrameType | None], Any]) -> Iterator[None]:
-    """SIGINT and SIGTERM go to ``handler`` for the block. Only the main thread can set
+    """SIGINT, SIGTERM and SIGHUP go to ``handler`` for the block. Only the main thread can set
     handlers; a signal ignored by whoever started us (``nohup``, a script's background job)
     stays ignored. SIGTERM's default would kill this process and orphan Locust and the
     server, which run in sessions of their own."""

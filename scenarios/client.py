@@ -188,9 +188,11 @@ def probe_target(url: str, bootstrap: Mapping[str, Any] | None = None, *,
             response = http.get("/auth/users", params={"limit": 1}, headers=headers)
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         return f"cannot reach {url} ({connection_problem(exc)})"
-    if not token or response.status_code < 400:
+    # 403: the identity is accepted but may not list users (a least-privilege account); the
+    # checks it is allowed to run still run.
+    if not token or response.status_code < 400 or response.status_code == 403:
         return None
-    if response.status_code in (401, 403):
+    if response.status_code == 401:
         return (f"the bootstrap identity in {source} is not accepted by {url}: "
                 f"{error_text(response)} (is it this server's bootstrap file?)")
     return f"{url} answered GET /auth/users?limit=1 with {error_text(response)}"

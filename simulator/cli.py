@@ -60,22 +60,25 @@ def retention_settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def check_port(host: str, port: int) -> None:
-    """Fail before any state is touched when the address is taken: a second ``serve`` on a
-    busy port must not rewrite the running server's bootstrap file or shared clock."""
+    """Fail before any state is touched when the address cannot be served: a second ``serve``
+    on a busy port must not rewrite the running server's bootstrap file or shared clock."""
     import socket
 
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror:
-        return  # uvicorn reports an unknown host in one line itself
-    family, kind, proto, _, address = infos[0]
-    with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
-        try:
-            probe.bind(address)
-        except OSError as exc:
-            raise OSError(exc.errno, f"cannot listen there ({exc.strerror})",
-                          f"{host}:{port}") from None
+    except socket.gaierror as exc:
+        raise OSError(exc.errno, f"cannot resolve the host ({exc.strerror})", host) from None
+    for family, kind, proto, _, address in dict.fromkeys(infos):  # every address uvicorn binds
+        shown = f"[{address[0]}]:{port}" if family == socket.AF_INET6 else f"{host}:{port}"
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            if family == socket.AF_INET6:  # as asyncio binds: :: does not take 0.0.0.0 too
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                raise OSError(exc.errno, f"cannot listen there ({exc.strerror})",
+                              shown) from None
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -131,3 +131,14 @@ def test_ctrl_c_stops_serve_quietly(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0 and "Traceback" not in err, err
+
+
+def test_an_unknown_host_fails_before_touching_anything(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    boot, state = tmp_path / "boot.json", tmp_path / "s.db"
+    code = main(["serve", "--host", "nosuchhost.invalid", "--port", "18261",
+                 "--bootstrap-out", str(boot), "--state", str(state)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("dfns-sim: error: cannot resolve the host (")
+    assert err.rstrip().endswith("): nosuchhost.invalid") and err.count("\n") == 1
+    assert not boot.exists() and not state.exists()

@@ -79,3 +79,22 @@ def test_rule_lists_are_read_leniently() -> None:
     assert disabled_rules("") == frozenset()
     with pytest.raises(ValueError, match=r"unknown rule ids: nosuchrule;"):
         disabled_rules("ua.required,nosuchrule")
+
+
+def test_a_least_privilege_identity_is_accepted_and_a_dead_token_is_not() -> None:
+    """The pre-flight call lists users: a 403 proves the token was accepted (an account that
+    may not list users still runs the checks it may), a 401 that it was not."""
+    from scenarios.client import probe_target
+    from simulator import Simulator
+    from tests.authz.helpers import service_account_with
+
+    sim = Simulator()
+    sim.bootstrap()
+    reader = service_account_with(sim, ["Permissions:Read"])
+    with sim.serve() as server:
+        assert probe_target(server.base_url,
+                            {"serviceAccount": {"accessToken": reader.token}}) is None
+        problem = probe_target(server.base_url, {"serviceAccount": {"accessToken": "x.y.z"}},
+                               source="b.json")
+    assert problem == (f"the bootstrap identity in b.json is not accepted by {server.base_url}: "
+                       "401 Not Authorized. (is it this server's bootstrap file?)")

@@ -33,6 +33,7 @@ def test_only_accepts_a_subset_in_any_case() -> None:
     assert bench_steps("p1, P4") == "P1,P4"
     assert bench_steps("P2,P2") == "P2"
     assert bench_steps("P1,P2,P3,P4") == "P1,P2,P3,P4"
+    assert bench_steps("P3,") == "P3"  # a trailing comma is no entry
 
 
 def test_testclient_import_does_not_warn_about_httpx() -> None:

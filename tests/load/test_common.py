@@ -92,3 +92,13 @@ def test_server_timing_series_follows_the_busiest_verify_entry() -> None:
     assert server_timing_series(rows, t0=100.0, metric="app") == (
         "app /auth/action (Key:P-256)", [1.0], [200.0], [300.0])
     assert server_timing_series(rows[3:], t0=100.0) is None  # no verify entry at all
+
+
+def test_server_timing_series_skips_an_entry_with_no_sample_drawn() -> None:
+    from load.report import server_timing_series
+
+    rows = [{"Timestamp": "101", "Type": "SERVER-TIMING", "Name": "verify /a [us]", "50%": "0",
+             "95%": "0", "Total Request Count": "900"},
+            {"Timestamp": "101", "Type": "SERVER-TIMING", "Name": "verify /b [us]", "50%": "90",
+             "95%": "120", "Total Request Count": "10"}]
+    assert server_timing_series(rows, t0=100.0) == ("verify /b", [1.0], [90.0], [120.0])

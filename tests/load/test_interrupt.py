@@ -75,9 +75,12 @@ def _wait_for_requests(out: Path, proc: subprocess.Popen, timeout: float = 45) -
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc (Linux)")
-@pytest.mark.parametrize("layout", [[], ["--processes", "2"]], ids=["one-process", "processes"])
+@pytest.mark.parametrize(("layout", "signum"), [
+    ([], signal.SIGINT), (["--processes", "2"], signal.SIGINT),
+    ([], signal.SIGHUP),  # the terminal closed
+], ids=["one-process", "processes", "hangup"])
 def test_ctrl_c_stops_locust_and_the_server_and_keeps_a_partial_report(
-        tmp_path: Path, layout: list[str]) -> None:
+        tmp_path: Path, layout: list[str], signum: signal.Signals) -> None:
     out = tmp_path / "report"
     proc = subprocess.Popen(
         [sys.executable, "-m", "simulator.cli", "load", "hot-path-key-p256", "--users", "2",
@@ -90,7 +93,7 @@ def test_ctrl_c_stops_locust_and_the_server_and_keeps_a_partial_report(
         assert any("locust" in _cmdline(pid) for pid in seen), seen
         assert any("serve" in _cmdline(pid) for pid in seen), seen
         base_url = json.loads((out / "bootstrap.json").read_text())["baseUrl"]
-        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the job's group
+        os.killpg(proc.pid, signum)  # Ctrl-C / hang-up: the terminal signals the job's group
         _, stderr = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:  # the test failed: leave nothing behind either
@@ -101,17 +104,18 @@ def test_ctrl_c_stops_locust_and_the_server_and_keeps_a_partial_report(
             if _running(pid):
                 os.kill(pid, signal.SIGKILL)
 
-    assert proc.returncode == 130, stderr
+    assert proc.returncode == 128 + signum, stderr
     assert "Traceback" not in stderr, stderr
-    assert stderr.strip().splitlines()[-1] == f"dfns-sim: interrupted; partial report in {out}"
+    verb = "interrupted" if signum == signal.SIGINT else "terminated"
+    assert stderr.strip().splitlines()[-1] == f"dfns-sim: {verb}; partial report in {out}"
     left = [f"{pid} {_cmdline(pid)}" for pid in seen if _running(pid)]
     assert not left, left  # Locust (and its forked workers) and the server are gone
     with pytest.raises(httpx.TransportError):
         httpx.get(base_url + "/auth/login/init", timeout=2)
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["interrupted"] == "SIGINT"
+    assert summary["interrupted"] == signum.name
     assert summary["requests"] > 0
-    assert "Interrupted (SIGINT)" in (out / "summary.md").read_text()
+    assert f"Interrupted ({signum.name})" in (out / "summary.md").read_text()
     assert (out / "locust_report.html").exists()  # Locust wrote its own report as it quit
 
 
