@@ -61,7 +61,17 @@ def run_conformance(args: argparse.Namespace, extra: list[str]) -> int:
     out = Path(args.out).resolve() if args.out else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-    return subprocess.call(_pytest_command(args, out, extra), cwd=Path.cwd())
+    return subprocess.call(_pytest_command(args, out, extra), cwd=Path.cwd(), env=_probed(args))
+
+
+def _probed(args: argparse.Namespace) -> dict[str, str]:
+    """The pytest run's environment, telling it the target was probed here already."""
+    from simulator.pytest_plugin import PROBED_ENV
+
+    env = dict(os.environ)
+    if args.target and args.target != "inprocess":
+        env[PROBED_ENV] = args.target
+    return env
 
 
 def allure_binary() -> Path | None:
@@ -124,7 +134,7 @@ def demo(args: argparse.Namespace) -> int:
         print(f"    {out / name}  — {what}")
     print(flush=True)
     start = time.time()
-    rc = subprocess.call(_pytest_command(args, out, []))
+    rc = subprocess.call(_pytest_command(args, out, []), env=_probed(args))
     allure = build_allure_html(out / "allure-results", out / "allure-report")
     if allure == "ok":
         allure = str(out / "allure-report" / "index.html")

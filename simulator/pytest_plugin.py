@@ -27,6 +27,7 @@ and are skipped, with the reason, against a URL.
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ import pytest
 # ``dfns_run_check``; everything here is dfns_sim*/dfns_client/... so nothing overlaps.
 SCOPES = ("function", "class", "module", "session")
 DOORS = ("inprocess", "http")
+# Set by `dfns-sim conformance` / `demo` for the pytest run it starts: the target it probed.
+PROBED_ENV = "DFNS_SIM_TARGET_PROBED"
 SKIP_REASON = "needs the simulator's controls; the tests run against --dfns-target {url}"
 
 
@@ -106,6 +109,8 @@ def check_target_options(config: pytest.Config) -> None:
         except (OSError, ValueError) as exc:
             raise pytest.UsageError(f"--dfns-bootstrap {bootstrap}: {exc}") from None
     if hasattr(config, "workerinput"):  # an xdist worker: the controller has probed already
+        return
+    if os.environ.get(PROBED_ENV) == target:  # dfns-sim conformance / demo probed it already
         return
     from scenarios.client import probe_target
 

@@ -98,3 +98,21 @@ def test_a_least_privilege_identity_is_accepted_and_a_dead_token_is_not() -> Non
                                source="b.json")
     assert problem == (f"the bootstrap identity in b.json is not accepted by {server.base_url}: "
                        "401 Not Authorized. (is it this server's bootstrap file?)")
+
+
+def test_the_command_probes_the_target_once(tmp_path: Path) -> None:
+    """`dfns-sim conformance --target` checks the target itself; the pytest run it starts
+    does not ask again."""
+    import subprocess
+    import sys
+
+    sim = Simulator()
+    boot = dict(sim.bootstrap())
+    boot_file = tmp_path / "boot.json"
+    boot_file.write_text(json.dumps(boot))
+    with sim.serve() as server:
+        subprocess.run([sys.executable, "-m", "simulator.cli", "conformance", "--target",
+                        server.base_url, "--bootstrap", str(boot_file), "--workers", "0",
+                        "-k", "no-check-has-this-name"], capture_output=True, timeout=120)
+    probes = [e for e in sim.journal() if e["path"] == "/auth/users" and "limit=1" in e["query"]]
+    assert len(probes) == 1, probes
