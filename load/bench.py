@@ -51,8 +51,9 @@ PROTECTED = "/auth/credentials/code"
 
 # -- helpers ------------------------------------------------------------------------------------
 def _spawn(cmd: list[str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(log, "wb"),
-                            start_new_session=True)
+    with open(log, "wb") as handle:  # the child keeps its own copy of the handle
+        return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=handle,
+                                start_new_session=True)
 
 
 def _wait(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:

@@ -87,8 +87,9 @@ def start_server(out: Path, *, server_workers: int = 1, timeout: float = 30.0
            str(port), "--bootstrap-out", str(boot_file)]
     if server_workers > 1:
         cmd += ["--workers", str(server_workers)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(out / "serve.log", "wb"),
-                            start_new_session=True)
+    with open(out / "serve.log", "wb") as log:  # the child keeps its own copy of the handle
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log,
+                                start_new_session=True)
     try:
         return proc, _wait_ready(proc, out, port, timeout)
     except BaseException:  # not ready, or Ctrl-C meanwhile: the caller never gets the process
