@@ -81,9 +81,8 @@ def disabled_rules(value: str | None) -> frozenset[str]:
     named = [f"{rule} (did you mean {close[0]}?)"
              if (close := difflib.get_close_matches(rule, sorted(known), n=1)) else rule
              for rule in unknown]
-    raise ValueError(f"--dfns-disable-rules: unknown rule ids: {', '.join(named)}; the valid "
-                     "ids are the keys of RULES in simulator/verification/policy.py "
-                     "and of SERVICE_RULES in simulator/services/rules.py")
+    raise ValueError(f"--dfns-disable-rules: unknown rule ids: {', '.join(named)}; "
+                     "`dfns-sim rules` lists the valid ones")
 
 
 def _option(config: pytest.Config, name: str, default: Any = None) -> Any:

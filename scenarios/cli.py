@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from conformance.registry import CHALLENGES, KINDS, NOT_APPLICABLE
@@ -58,11 +59,12 @@ def _run(args: argparse.Namespace) -> int:
 
     info = SCENARIOS.get(args.name)
     if info is None:
-        print(f"unknown scenario {args.name!r}; see `dfns-sim scenario list`")
+        print(f"unknown scenario {args.name!r}; see `dfns-sim scenario list`", file=sys.stderr)
         return 2
     if args.target and args.target != "inprocess":
         if not args.bootstrap:
-            print("--target URL needs --bootstrap FILE (dfns-sim serve --bootstrap-out FILE)")
+            print("--target URL needs --bootstrap FILE (dfns-sim serve --bootstrap-out FILE)",
+                  file=sys.stderr)
             return 2
         from scenarios.client import probe_target
 
@@ -72,7 +74,7 @@ def _run(args: argparse.Namespace) -> int:
         if problem is None and info.needs_sim:
             problem = stage.mail_problem()
         if problem is not None:
-            print(f"scenario {info.name}: {problem}")
+            print(f"scenario {info.name}: {problem}", file=sys.stderr)
             return 2
     else:
         stage = Stage.inprocess()

@@ -127,6 +127,19 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rules(args: argparse.Namespace) -> int:
+    """Every rule the simulator enforces that a test may switch off (TEST-ONLY mutants), with
+    what it checks: the verification rules, then the service rules."""
+    from simulator.services.rules import SERVICE_RULES
+    from simulator.verification.policy import RULES
+
+    for group in (RULES, SERVICE_RULES):
+        for rule, what in group.items():
+            if rule.startswith(args.prefix):
+                print(f"{rule:34} {what}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dfns-sim", description="Dfns auth API simulator")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -171,6 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
     audit_retention.add_argument("--keep-audit", action="store_true",
                                  help="never drop audit-log entries")
     serve.set_defaults(func=_serve)
+    rules = sub.add_parser("rules", help="list the rule ids that --dfns-disable-rules and "
+                                         "SimulatorConfig(disabled_rules=...) accept")
+    rules.add_argument("prefix", nargs="?", default="", help="only ids starting with this")
+    rules.set_defaults(func=_rules)
     from load.cli import add_commands as add_load_commands  # dfns-sim load / bench (issue 7)
 
     add_load_commands(sub)

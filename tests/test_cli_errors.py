@@ -142,3 +142,14 @@ def test_an_unknown_host_fails_before_touching_anything(tmp_path: Path,
     assert code == 2 and err.startswith("dfns-sim: error: cannot resolve the host (")
     assert err.rstrip().endswith("): nosuchhost.invalid") and err.count("\n") == 1
     assert not boot.exists() and not state.exists()
+
+
+def test_rules_lists_every_id_the_options_accept(capsys: pytest.CaptureFixture[str]) -> None:
+    from simulator.verification.policy import all_rule_ids
+
+    assert main(["rules"]) == 0
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert sorted(listed) == sorted(all_rule_ids()) and len(listed) == len(set(listed))
+    assert main(["rules", "ua."]) == 0
+    narrowed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert narrowed and all(rule.startswith("ua.") for rule in narrowed)

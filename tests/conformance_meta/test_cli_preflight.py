@@ -67,8 +67,7 @@ def test_an_unknown_rule_id_is_one_usage_error(capfd: pytest.CaptureFixture[str]
     assert rc == pytest.ExitCode.USAGE_ERROR
     assert err.strip() == (
         "ERROR: --dfns-disable-rules: unknown rule ids: nosuchrule, ua.requird (did you mean "
-        "ua.required?); the valid ids are the keys of RULES in "
-        "simulator/verification/policy.py and of SERVICE_RULES in simulator/services/rules.py")
+        "ua.required?); `dfns-sim rules` lists the valid ones")
     assert "Traceback" not in out + err and "passed" not in out and "error" not in out
 
 

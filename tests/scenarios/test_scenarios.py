@@ -63,7 +63,7 @@ def test_a_target_without_mail_is_refused_before_anything_is_registered(
         args = build_parser().parse_args(["scenario", "run", "recovery-direct", "--target",
                                           server.base_url, "--bootstrap", str(boot_file)])
         assert args.func(args) == 2
-    assert capsys.readouterr().out.strip() == f"scenario recovery-direct: {MAIL_NEEDED}"
+    assert capsys.readouterr().err.strip() == f"scenario recovery-direct: {MAIL_NEEDED}"
     assert len(list(sim.core.store.scan("users"))) == users_before
 
 
@@ -92,7 +92,7 @@ def test_an_admin_api_behind_a_token_asks_for_the_token(
     users_before = len(list(sim.core.store.scan("users")))
     with ThreadedServer(sim.app) as server:
         assert _run_remote(server.base_url, boot_file) == 2
-    assert capsys.readouterr().out.strip() == f"scenario recovery-direct: {message}"
+    assert capsys.readouterr().err.strip() == f"scenario recovery-direct: {message}"
     assert len(list(sim.core.store.scan("users"))) == users_before
 
 
@@ -101,7 +101,7 @@ def test_an_unreachable_target_is_one_line(tmp_path: Path,
     boot_file = tmp_path / "boot.json"
     boot_file.write_text(json.dumps(Simulator().bootstrap()))
     assert _run_remote("http://127.0.0.1:1", boot_file) == 2  # nothing listens on port 1
-    assert capsys.readouterr().out.strip() == (
+    assert capsys.readouterr().err.strip() == (
         "scenario recovery-direct: cannot reach http://127.0.0.1:1 (connection refused)")
 
 
@@ -111,6 +111,6 @@ def test_a_bootstrap_file_from_another_server_is_one_line(
     boot_file.write_text(json.dumps(Simulator().bootstrap()))  # not the served simulator's
     with ThreadedServer(Simulator().app) as server:
         assert _run_remote(server.base_url, boot_file) == 2
-    assert capsys.readouterr().out.strip() == (
+    assert capsys.readouterr().err.strip() == (
         f"scenario recovery-direct: the bootstrap identity in {boot_file} is not accepted by "
         f"{server.base_url}: 401 Not Authorized. (is it this server's bootstrap file?)")
