@@ -47,18 +47,10 @@ def envelope_problem(response: httpx.Response) -> str | None:
 def message_of(response: httpx.Response) -> str:
     """The error message, or the (secret-masked, shortened) body of a success."""
     from conformance.target import mask_text
+    from scenarios.client import envelope_message
 
-    try:
-        body = response.json()
-    except ValueError:
-        return mask_text(response.text)[:300]
-    if isinstance(body, dict):
-        error = body.get("error")
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return error["message"]
-        if isinstance(body.get("message"), str):
-            return body["message"]
-    return mask_text(response.text)[:300]
+    message = envelope_message(response)
+    return message if message is not None else mask_text(response.text)[:300]
 
 
 def judge(check: Check, result: Any) -> None:

@@ -152,25 +152,35 @@ def service_account_api(http: httpx.Client, bootstrap: Mapping[str, Any]) -> Dfn
 PROBE_TIMEOUT = 5.0
 
 
-def connection_problem(exc: Exception) -> str:
-    """A failed connection in a few words ("connection refused"), for one-line messages."""
+def cannot_reach(url: str, exc: Exception) -> str:
+    """A failed connection in one line: ``cannot reach URL (connection refused)``."""
     if isinstance(exc, httpx.TimeoutException):
-        return "no answer within the time allowed"
-    text = str(exc)
-    if "refused" in text.lower():
-        return "connection refused"
-    return text or type(exc).__name__
+        why = "no answer within the time allowed"
+    elif "refused" in str(exc).lower():
+        why = "connection refused"
+    else:
+        why = str(exc) or type(exc).__name__
+    return f"cannot reach {url} ({why})"
+
+
+def envelope_message(response: httpx.Response) -> str | None:
+    """The message of a Dfns error body (``error.message``, else a top-level ``message``)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return str(error["message"])
+        if isinstance(body.get("message"), str):
+            return str(body["message"])
+    return None
 
 
 def error_text(response: httpx.Response) -> str:
     """``401 Not Authorized.``: the status and the message of a Dfns error body, if any."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    message = body.get("message") if isinstance(body, dict) else None
-    if not message and isinstance(body, dict) and isinstance(body.get("error"), dict):
-        message = body["error"].get("message")
+    message = envelope_message(response)
     return f"{response.status_code} {message or response.reason_phrase}".strip()
 
 
@@ -187,7 +197,7 @@ def probe_target(url: str, bootstrap: Mapping[str, Any] | None = None, *,
         with httpx.Client(base_url=url, timeout=timeout) as http:
             response = http.get("/auth/users", params={"limit": 1}, headers=headers)
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        return f"cannot reach {url} ({connection_problem(exc)})"
+        return cannot_reach(url, exc)
     # 403: the identity is accepted but may not list users (a least-privilege account); the
     # checks it is allowed to run still run.
     if not token or response.status_code < 400 or response.status_code == 403:

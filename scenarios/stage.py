@@ -21,7 +21,7 @@ import httpx
 
 from scenarios.client import (
     DfnsApi,
-    connection_problem,
+    cannot_reach,
     delegated_login,
     error_text,
     register_delegated,
@@ -140,8 +140,7 @@ class Stage:
             response = self.http.get("/_sim/outbox", params={"limit": 0},
                                      headers=self._admin_headers())
         except httpx.HTTPError as exc:
-            url = str(self.http.base_url).rstrip("/")
-            return f"cannot reach {url} ({connection_problem(exc)})"
+            return cannot_reach(str(self.http.base_url).rstrip("/"), exc)
         if response.status_code == 200:
             return None
         if response.status_code == 401:
