@@ -109,12 +109,16 @@ class ReadCache:
         self.seen = changed[-1][0]
 
     def wrote(self, table: str, key: str, value: Any) -> None:
-        """This connection's own write (``None``: a delete), inside its open transaction."""
+        """This connection's own write (``None``: a delete), inside its open transaction;
+        ``EVERYTHING`` (clear, load, index rebuild) forgets all, and so would its roll-back."""
+        self.pending.add((table, key))
+        if table == EVERYTHING:
+            self.forget()
+            return
         if len(self.rows) >= _MAX_ROWS:
             self.forget()
         self.rows[(table, key)] = value
         self.finds.pop(table, None)
-        self.pending.add((table, key))
 
     def committed(self) -> None:
         self.pending.clear()

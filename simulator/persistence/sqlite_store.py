@@ -123,9 +123,10 @@ class SqliteStore(CoreMetaRestore):
         this thread's own writes show at once, and transactions always read the latest.
         The HTTP endpoint opens one per request, so a request sees every change acknowledged
         before it arrived, whichever worker made it."""
-        reads = self._reads()
+        conn = self._conn()
+        reads: ReadCache = self._local.reads
         if not reads.scopes:
-            reads.sync(self._conn(), self._retrying)
+            reads.sync(conn, self._retrying)
         reads.scopes += 1
         try:
             yield
@@ -230,7 +231,8 @@ class SqliteStore(CoreMetaRestore):
         # strings (the usual index values: == is then JSON equality), else by its JSON.
         plain = type(value) is str or (type(value) is tuple
                                        and all(type(v) is str for v in value))
-        look_up = (index, value) if plain else (index, "$json", dumps_value(value))
+        encoded = None if plain else dumps_value(value)
+        look_up = (index, value) if encoded is None else (index, "$json", encoded)
         if reads is not None:
             keys = reads.finds.get(table, {}).get(look_up)
             if keys is not None and all((table, k) in reads.rows for k in keys):
@@ -239,7 +241,7 @@ class SqliteStore(CoreMetaRestore):
             "SELECT e.key, e.version, e.data FROM idx i JOIN entities e"
             " ON e.tbl = i.tbl AND e.key = i.key"
             " WHERE i.tbl = ? AND i.name = ? AND i.value = ? ORDER BY e.id",
-            (table, index, dumps_value(value)))
+            (table, index, encoded if encoded is not None else dumps_value(value)))
         found = [self._decode(table, key, version, data) for key, version, data in rows]
         if reads is not None:
             for (key, _, _), entity in zip(rows, found, strict=True):
@@ -284,8 +286,13 @@ class SqliteStore(CoreMetaRestore):
             conn.executemany(
                 "INSERT OR IGNORE INTO idx (tbl, name, value, key) VALUES (?, ?, ?, ?)",
                 index_rows)
-        log_change(conn, table, key)
+        self._changed(conn, table, key, value)
         self._cache[(table, key)] = (version, value)
+
+    def _changed(self, conn: sqlite3.Connection, table: str, key: str, value: Any) -> None:
+        """A write inside the open transaction: logged for the other connections, and known
+        to this one's cache (``EVERYTHING``: every table changed)."""
+        log_change(conn, table, key)
         self._local.reads.wrote(table, key, value)
 
     def put(self, table: str, key: str, value: Any) -> None:
@@ -299,8 +306,7 @@ class SqliteStore(CoreMetaRestore):
             conn = self._conn()
             conn.execute("DELETE FROM entities WHERE tbl = ? AND key = ?", (table, key))
             conn.execute("DELETE FROM idx WHERE tbl = ? AND key = ?", (table, key))
-            log_change(conn, table, key)
-            self._local.reads.wrote(table, key, None)
+            self._changed(conn, table, key, None)
         self._cache.pop((table, key), None)
 
     def clear(self) -> None:
@@ -309,9 +315,7 @@ class SqliteStore(CoreMetaRestore):
             conn = self._conn()
             conn.execute("DELETE FROM entities")
             conn.execute("DELETE FROM idx")
-            log_change(conn, EVERYTHING, EVERYTHING)
-            self._local.reads.forget()
-            self._local.reads.pending.add((EVERYTHING, EVERYTHING))  # a roll-back forgets all
+            self._changed(conn, EVERYTHING, EVERYTHING, None)
         self._cache.clear()
 
     # -- whole-state documents (snapshot / restore) ------------------------------------
@@ -364,7 +368,5 @@ class SqliteStore(CoreMetaRestore):
                 conn.executemany(
                     "INSERT OR IGNORE INTO idx (tbl, name, value, key) VALUES (?, ?, ?, ?)",
                     self._index_rows(table, key, loads_value(data)))
-            log_change(conn, EVERYTHING, EVERYTHING)
-            self._local.reads.forget()
-            self._local.reads.pending.add((EVERYTHING, EVERYTHING))
+            self._changed(conn, EVERYTHING, EVERYTHING, None)
             self.write_meta(INDEX_SIGNATURE, declared)
