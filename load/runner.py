@@ -205,7 +205,7 @@ def run(profile_name: str, *, users: int = 10, spawn_rate: float | None = None,
         run_time: str = "20s", shape: str | None = None, processes: int = 0,
         master_workers: int = 0, max_requests: int = 200_000, server_workers: int = 1,
         out_dir: str | None = None, quiet: bool = False) -> dict[str, Any]:
-    """One bounded load run; returns its summary. On SIGINT or SIGTERM: stops Locust (which
+    """One bounded load run; returns its summary. On SIGINT, SIGTERM or SIGHUP: stops Locust (which
     writes its reports) and the server, writes a summary marked interrupted and raises
     ``Interrupted``. Whichever way it ends, nothing it started is left running."""
     if profile_name not in PROFILES:

@@ -84,13 +84,13 @@ def check_port(host: str, port: int) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    if args.port != 0:
-        check_port(args.host, args.port)
     if args.port == 0:  # report (and write to --bootstrap-out) the port really listened on
         import socket
 
         with socket.create_server((args.host, 0)) as probe:
             args.port = int(probe.getsockname()[1])
+    else:
+        check_port(args.host, args.port)
     # Several processes sharing one store (issue 7); also one process on a --store that other
     # hosts share, which must then share their clock and faults too: the same path.
     if getattr(args, "workers", 1) > 1 or getattr(args, "store", None):
