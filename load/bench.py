@@ -39,7 +39,15 @@ from typing import TYPE_CHECKING, Any, cast
 import httpx
 
 from load.cli import BENCH_STEPS, bench_steps
-from load.loadgen import Connection, pin, replay, request_bytes, run_flows, worker_pids
+from load.loadgen import (
+    Connection,
+    pin,
+    replay,
+    request_bytes,
+    run_flows,
+    store_lock_stats,
+    worker_pids,
+)
 from load.runner import free_port, stop
 
 if TYPE_CHECKING:
@@ -298,6 +306,9 @@ def p3(tmp: Path, quick: bool, generators: int) -> dict[str, Any]:
             identities = [Identity(port, boot) for _ in range(generators)]
             servers[name] = (proc, port, _flow_factory(identities), workers)
         results: dict[str, list[float]] = {name: [] for name in setups}
+        walls: dict[str, list[tuple[int, float]]] = {name: [] for name in setups}
+        locks_before = {name: store_lock_stats(port, workers)
+                        for name, (_, port, _, workers) in servers.items()}
         errors = 0
         for i in range(rounds):
             order = list(setups) if i % 2 == 0 else list(reversed(setups))
@@ -307,12 +318,16 @@ def p3(tmp: Path, quick: bool, generators: int) -> dict[str, Any]:
                 r = run_flows(port, factory, generators, seconds, workers)
                 errors += int(r["errors"])
                 results[name].append(r["flows_s"])
+                walls[name].append((int(r["flows"]), r["flows"] / r["flows_s"]))
                 cpu[f"server ({name})"].append(
                     _cpu_us(before, process_cpu(proc.pid, children=True), int(r["flows"])))
                 generator_us = r["generator_cpu_s"] / max(int(r["flows"]), 1) * 1e6
                 cpu["generator"].append(generator_us)
                 if name == "1 worker, SQLite":
                     generator_sql.append(generator_us)
+        write_lock = {name: lock_waits(locks_before[name], store_lock_stats(port, workers),
+                                       walls[name])
+                      for name, (_, port, _, workers) in servers.items() if "SQLite" in name}
     finally:
         for proc, *_ in servers.values():
             stop(proc)
@@ -333,7 +348,26 @@ def p3(tmp: Path, quick: bool, generators: int) -> dict[str, Any]:
                                                 os.cpu_count() or 1),
             "scaling_2w_sqlite_over_1w_memory": round(two / one, 3),
             "errors": errors, "generators": generators, "seconds_per_round": seconds,
-            "cpus": os.cpu_count(), "cpu_us_per_flow": cpu_us}
+            "cpus": os.cpu_count(), "cpu_us_per_flow": cpu_us,
+            # SQLite admits one writer at a time: how often a worker found the lock taken, and
+            # the share of its time it then spent asleep before retrying.
+            "write_lock": write_lock}
+
+
+def lock_waits(before: dict[int, dict[str, Any]], after: dict[int, dict[str, Any]],
+               rounds: list[tuple[int, float]]) -> dict[str, float] | None:
+    """Busy write-lock answers per flow, and the share of the workers' time spent waiting,
+    over the measured ``rounds`` ((flows, wall seconds) each) of one setup."""
+    flows = sum(n for n, _ in rounds)
+    wall = sum(seconds for _, seconds in rounds)
+    if not flows or not wall or not after or not all(after.values()):
+        return None  # a store without counters
+    retries = sum(after[pid]["busyRetries"] - before.get(pid, {}).get("busyRetries", 0)
+                  for pid in after)
+    asleep = sum(after[pid]["waitSeconds"] - before.get(pid, {}).get("waitSeconds", 0.0)
+                 for pid in after)
+    return {"busy_retries_per_flow": round(retries / flows, 3),
+            "waiting_share": round(asleep / (wall * len(after)), 4)}
 
 
 def scaling_bound(server_us: float | None, generator_us: float | None, cpus: int) -> float | None:
@@ -497,6 +531,11 @@ def markdown(report: dict[str, Any]) -> str:
                        "the server CPU per flow of 1 worker (SQLite both), so with spare cores "
                        f"2 workers would serve ≈ {2 / r['sharing_cpu_2w_over_1w']:.2f}× one "
                        "(an estimate from CPU, not a measurement)")
+        for name, waits in (r.get("write_lock") or {}).items():
+            if waits:
+                out.append(f"- write lock ({name}): {waits['busy_retries_per_flow']} busy "
+                           "answers per flow, workers asleep waiting for it "
+                           f"{waits['waiting_share'] * 100:.1f} % of the time")
         out.append("- connections: each generator process keeps its connection on its own "
                    "worker (found through `GET /_sim/health`'s pid)")
         out.append("")

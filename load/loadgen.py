@@ -52,12 +52,30 @@ class Connection:
     def close(self) -> None:
         self.sock.close()
 
-    def worker_pid(self) -> int:
-        """The simulator process answering on this connection (``GET /_sim/health``)."""
+    def health(self) -> dict[str, Any]:
+        """``GET /_sim/health`` of the simulator process answering on this connection."""
         status, body = self.roundtrip(request_bytes("GET", "/_sim/health"))
         if status != 200:
             raise RuntimeError(f"GET /_sim/health answered {status}")
-        return int(json.loads(body)["pid"])
+        answer: dict[str, Any] = json.loads(body)
+        return answer
+
+    def worker_pid(self) -> int:
+        """The simulator process answering on this connection."""
+        return int(self.health()["pid"])
+
+
+def store_lock_stats(port: int, workers: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Each worker's shared-store lock counters (``storeLock`` in its health answer; a store
+    without them, e.g. in memory, gives an empty dict)."""
+    stats = {}
+    for pid in workers:
+        conn = connect_to_worker(port, pid)
+        try:
+            stats[pid] = conn.health().get("storeLock") or {}
+        finally:
+            conn.close()
+    return stats
 
 
 def worker_pids(port: int, expected: int, timeout: float = 30.0) -> list[int]:

@@ -102,7 +102,11 @@ class AdminApi:
 
     async def health(self, request: AdminRequest) -> Any:
         # pid: which process answered (under serve --workers, each worker its own).
-        return {"status": "ok", "orgId": self.control.core.default_org_id, "pid": os.getpid()}
+        body = {"status": "ok", "orgId": self.control.core.default_org_id, "pid": os.getpid()}
+        lock_stats = getattr(self.control.core.store, "lock_stats", None)
+        if lock_stats is not None:  # a shared SQLite store: its write-lock waits, this process
+            body["storeLock"] = lock_stats()
+        return body
 
     async def reset(self, request: AdminRequest) -> Any:
         if request.body is not None and not isinstance(request.body, dict):

@@ -87,6 +87,8 @@ class SqliteStore(CoreMetaRestore):
         self._local = threading.local()
         self._pid = os.getpid()
         self._cache: dict[tuple[str, str], tuple[int, Any]] = {}
+        self._lock_waits = 0  # busy answers met by this process (see lock_stats)
+        self._lock_wait_seconds = 0.0
         conn = self._conn()
         # Several processes may open a new file at once; the schema is idempotent, so a
         # locked database is simply retried (the connection's busy timeout is 0: see _conn).
@@ -99,6 +101,7 @@ class SqliteStore(CoreMetaRestore):
             self._pid = os.getpid()
             self._local = threading.local()
             self._cache = {}
+            self._lock_waits, self._lock_wait_seconds = 0, 0.0  # the parent's, not ours
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None,
@@ -178,9 +181,22 @@ class SqliteStore(CoreMetaRestore):
                 if ("locked" not in str(exc) and "busy" not in str(exc)) \
                         or waited >= self._busy_timeout:
                     raise
+            asleep = time.perf_counter()
             time.sleep(delay)
+            self._lock_waits += 1  # only on this (slow) path: the fast path stays as it was
+            self._lock_wait_seconds += time.perf_counter() - asleep
             waited += delay
             delay = min(delay * 2, 2e-3)
+
+    def lock_stats(self) -> dict[str, Any]:
+        """How often this process found the file busy (another connection holding the write
+        lock, mostly) and how long it slept before retrying, since it opened the store: with
+        several workers, the price of SQLite's one writer at a time (``dfns-sim bench`` P3
+        reads it through ``GET /_sim/health``). Counted without a lock: close, not exact,
+        when threads of one process retry at once."""
+        self._conn()  # after a fork: this process's counts, not the parent's
+        return {"busyRetries": self._lock_waits,
+                "waitSeconds": round(self._lock_wait_seconds, 6)}
 
     def _begin(self, conn: sqlite3.Connection) -> None:
         self._retrying(lambda: conn.execute("BEGIN IMMEDIATE"))

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from load.loadgen import worker_pids
+from load.loadgen import store_lock_stats, worker_pids
 from load.runner import free_port, stop
 from scenarios.client import DfnsApi, delegated_login, ok, register_delegated, service_account_api
 from simulator import errors
@@ -269,6 +269,11 @@ def test_serve_workers_command(tmp_path: Path) -> None:
         finally:
             one.close()
             two.close()
+        # Each worker counts its own waits for the shared write lock (bench P3 reads them).
+        locks = store_lock_stats(port, [first, second])
+        assert set(locks) == {first, second}
+        for stats in locks.values():
+            assert stats["busyRetries"] >= 0 and stats["waitSeconds"] >= 0.0
     finally:
         stop(proc)
     assert not state_dir.exists()  # the ephemeral shared state leaves nothing in RAM

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -136,6 +138,44 @@ def test_threads_share_one_store(tmp_path: Path) -> None:
     for t in threads:
         t.join()
     assert sorted(wins) == [False] * 7 + [True]
+
+
+def test_write_lock_waits_are_counted_per_process(tmp_path: Path) -> None:
+    """lock_stats: each busy answer and the time slept before retrying (serve --workers'
+    price of one writer at a time, read by dfns-sim bench through GET /_sim/health)."""
+    store = SqliteStore(tmp_path / "s.db")
+    assert store.lock_stats() == {"busyRetries": 0, "waitSeconds": 0.0}
+    holder = sqlite3.connect(store.path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another connection holds the write lock
+    code = Code(code="C", purpose="x", org_id="o", user_id="u", expires_at=1e12)
+    writer = threading.Thread(target=store.put, args=("codes", "C", code))
+    writer.start()
+    time.sleep(0.1)
+    assert writer.is_alive()  # still waiting
+    holder.execute("COMMIT")
+    writer.join(10)
+    holder.close()
+    stats = store.lock_stats()
+    assert stats["busyRetries"] >= 3  # 20 µs doubling to 2 ms over 100 ms
+    assert 0.05 < stats["waitSeconds"] < 10
+    assert store.get("codes", "C") == code
+    # A forked child (uvicorn's workers, bench generators) starts from its own zero.
+    context = multiprocessing.get_context("fork")
+    out = context.Queue()
+    child = context.Process(target=lambda: out.put(store.lock_stats()))
+    child.start()
+    assert out.get(timeout=30) == {"busyRetries": 0, "waitSeconds": 0.0}
+    child.join(30)
+
+
+def test_health_reports_the_shared_stores_lock_waits(tmp_path: Path) -> None:
+    on_sqlite = Simulator(store=SqliteStore(tmp_path / "s.db"))
+    on_sqlite.bootstrap()
+    health = on_sqlite.client().get("/_sim/health").json()
+    assert health["storeLock"] == {"busyRetries": 0, "waitSeconds": 0.0}
+    in_memory = Simulator()
+    in_memory.bootstrap()
+    assert "storeLock" not in in_memory.client().get("/_sim/health").json()
 
 
 def test_simulator_on_sqlite_reopens_with_everything(tmp_path: Path) -> None:
