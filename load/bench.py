@@ -307,8 +307,10 @@ def p3(tmp: Path, quick: bool, generators: int) -> dict[str, Any]:
             servers[name] = (proc, port, _flow_factory(identities), workers)
         results: dict[str, list[float]] = {name: [] for name in setups}
         walls: dict[str, list[tuple[int, float]]] = {name: [] for name in setups}
-        locks_before = {name: store_lock_stats(port, workers)
-                        for name, (_, port, _, workers) in servers.items()}
+        # The write-lock counters of the setups that have one (SQLite), before and after.
+        locked = {name: (port, workers) for name, (_, port, _, workers) in servers.items()
+                  if "SQLite" in name}
+        locks_before = {name: store_lock_stats(*where) for name, where in locked.items()}
         errors = 0
         for i in range(rounds):
             order = list(setups) if i % 2 == 0 else list(reversed(setups))
@@ -318,16 +320,15 @@ def p3(tmp: Path, quick: bool, generators: int) -> dict[str, Any]:
                 r = run_flows(port, factory, generators, seconds, workers)
                 errors += int(r["errors"])
                 results[name].append(r["flows_s"])
-                walls[name].append((int(r["flows"]), r["flows"] / r["flows_s"]))
+                walls[name].append((int(r["flows"]), r["seconds"]))
                 cpu[f"server ({name})"].append(
                     _cpu_us(before, process_cpu(proc.pid, children=True), int(r["flows"])))
                 generator_us = r["generator_cpu_s"] / max(int(r["flows"]), 1) * 1e6
                 cpu["generator"].append(generator_us)
                 if name == "1 worker, SQLite":
                     generator_sql.append(generator_us)
-        write_lock = {name: lock_waits(locks_before[name], store_lock_stats(port, workers),
-                                       walls[name])
-                      for name, (_, port, _, workers) in servers.items() if "SQLite" in name}
+        write_lock = {name: lock_waits(locks_before[name], store_lock_stats(*where), walls[name])
+                      for name, where in locked.items()}
     finally:
         for proc, *_ in servers.values():
             stop(proc)

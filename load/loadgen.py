@@ -223,5 +223,5 @@ def run_flows(port: int, factory: FlowFactory, processes: int, seconds: float,
     start = min(r[0] for r in results)
     end = max(r[1] for r in results)
     done = sum(r[2] for r in results)
-    return {"flows_s": done / (end - start), "flows": done, "errors": sum(r[3] for r in results),
-            "generator_cpu_s": _children_cpu() - cpu_before}
+    return {"flows_s": done / (end - start), "flows": done, "seconds": end - start,
+            "errors": sum(r[3] for r in results), "generator_cpu_s": _children_cpu() - cpu_before}
