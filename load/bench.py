@@ -281,6 +281,22 @@ def _flow_factory(identities: list[Identity]) -> Callable[[Connection, int], Cal
     return factory
 
 
+# P3's setups: each a list of servers (the serve arguments of each); a setup of several
+# servers gives generator process i to server i % n. The unshared pair measures the ceiling
+# of any shared store here: the same 2 processes and the same generator, nothing shared.
+ONE_SQLITE, TWO_SQLITE, UNSHARED = "1 worker, SQLite", "2 workers, SQLite", \
+    "2 servers, SQLite, unshared"
+
+
+def _p3_setups(state: Path) -> dict[str, list[list[str]]]:
+    return {
+        "1 worker, in-memory": [[]],
+        ONE_SQLITE: [["--state", str(state / "p3-one.sqlite")]],
+        TWO_SQLITE: [["--workers", "2", "--store", f"sqlite:///{state / 'p3-two.sqlite'}"]],
+        UNSHARED: [["--state", str(state / f"p3-unshared-{i}.sqlite")] for i in range(2)],
+    }
+
+
 def p3(tmp: Path, quick: bool, generators: int) -> dict[str, Any]:
     seconds = 1.5 if quick else 3.0
     rounds = 2 if quick else 5  # the 2-worker figure swings most on a 2-core machine
@@ -288,56 +304,66 @@ def p3(tmp: Path, quick: bool, generators: int) -> dict[str, Any]:
     # commit, and on a disk P3 would measure the disk, not the simulator's scaling.
     shm = Path("/dev/shm") if os.access("/dev/shm", os.W_OK) else tmp
     state = Path(tempfile.mkdtemp(prefix="dfns-bench-", dir=shm))
-    setups = {
-        "1 worker, in-memory": [],
-        "1 worker, SQLite": ["--state", str(state / "p3-one.sqlite")],
-        "2 workers, SQLite": ["--workers", "2", "--store", f"sqlite:///{state / 'p3-two.sqlite'}"],
-    }
-    servers: dict[str, tuple[subprocess.Popen, int, Callable, list[int]]] = {}
+    setups = _p3_setups(state)
+    servers: dict[str, tuple[list[subprocess.Popen], list[int], Callable, list[int]]] = {}
     cpu: dict[str, list[float | None]] = {f"server ({name})": [] for name in setups}
     cpu["generator"] = []  # every round; the scaling bound takes the 1-worker SQLite rounds'
     generator_sql: list[float | None] = []
     try:
-        for name, extra in setups.items():
-            proc, boot, port = start_sim(tmp, "p3-" + name.split(",")[0].replace(" ", ""), extra)
-            # Each generator process keeps its connection on its own worker, as a round-robin
-            # balancer would: left to the kernel, both often land on one of 2 workers.
-            workers = worker_pids(port, int(name.split()[0]))
-            identities = [Identity(port, boot) for _ in range(generators)]
-            servers[name] = (proc, port, _flow_factory(identities), workers)
+        for name, server_args in setups.items():
+            procs: list[subprocess.Popen] = []
+            ports: list[int] = []
+            identities: list[Identity] = []
+            workers: list[int] = []
+            for i, extra in enumerate(server_args):
+                label = f"p3-{name.split(',')[0].replace(' ', '')}-{i}"
+                proc, boot, port = start_sim(tmp, label, extra)
+                procs.append(proc)
+                ports.append(port)
+                # Each generator process keeps its connection on its own worker, as a
+                # round-robin balancer would: left to the kernel, both often land on one of
+                # 2 workers.
+                if len(server_args) == 1:
+                    workers = worker_pids(port, int(name.split()[0]))
+                # Generator i flows as identities[i % n] against ports[i % len(ports)]: with
+                # several servers, one identity per server, in server order.
+                count = generators if len(server_args) == 1 else 1
+                identities += [Identity(port, boot) for _ in range(count)]
+            servers[name] = (procs, ports, _flow_factory(identities), workers)
         results: dict[str, list[float]] = {name: [] for name in setups}
         walls: dict[str, list[tuple[int, float]]] = {name: [] for name in setups}
-        # The write-lock counters of the setups that have one (SQLite), before and after.
-        locked = {name: (port, workers) for name, (_, port, _, workers) in servers.items()
-                  if "SQLite" in name}
+        # The write-lock counters of the setups sharing one file's lock, before and after.
+        locked = {name: (servers[name][1][0], servers[name][3])
+                  for name in (ONE_SQLITE, TWO_SQLITE)}
         locks_before = {name: store_lock_stats(*where) for name, where in locked.items()}
         errors = 0
         for i in range(rounds):
             order = list(setups) if i % 2 == 0 else list(reversed(setups))
             for name in order:
-                proc, port, factory, workers = servers[name]
-                before = process_cpu(proc.pid, children=True)
-                r = run_flows(port, factory, generators, seconds, workers)
+                procs, ports, factory, workers = servers[name]
+                before = _tree_cpu(procs)
+                r = run_flows(ports, factory, generators, seconds, workers)
                 errors += int(r["errors"])
                 results[name].append(r["flows_s"])
                 walls[name].append((int(r["flows"]), r["seconds"]))
-                cpu[f"server ({name})"].append(
-                    _cpu_us(before, process_cpu(proc.pid, children=True), int(r["flows"])))
+                cpu[f"server ({name})"].append(_cpu_us(before, _tree_cpu(procs), int(r["flows"])))
                 generator_us = r["generator_cpu_s"] / max(int(r["flows"]), 1) * 1e6
                 cpu["generator"].append(generator_us)
-                if name == "1 worker, SQLite":
+                if name == ONE_SQLITE:
                     generator_sql.append(generator_us)
         write_lock = {name: lock_waits(locks_before[name], store_lock_stats(*where), walls[name])
                       for name, where in locked.items()}
     finally:
-        for proc, *_ in servers.values():
-            stop(proc)
+        for procs, *_ in servers.values():
+            for proc in procs:
+                stop(proc)
         shutil.rmtree(state, ignore_errors=True)
     one = statistics.median(results["1 worker, in-memory"])
-    one_sql = statistics.median(results["1 worker, SQLite"])
-    two = statistics.median(results["2 workers, SQLite"])
+    one_sql = statistics.median(results[ONE_SQLITE])
+    two = statistics.median(results[TWO_SQLITE])
+    unshared = statistics.median(results[UNSHARED])
     cpu_us = {k: _median(v) for k, v in cpu.items()}
-    one_cpu, two_cpu = cpu_us["server (1 worker, SQLite)"], cpu_us["server (2 workers, SQLite)"]
+    one_cpu, two_cpu = cpu_us[f"server ({ONE_SQLITE})"], cpu_us[f"server ({TWO_SQLITE})"]
     return {
             # What sharing the store costs: server CPU per flow, 2 workers ÷ 1 worker. With
             # cores to spare (generator elsewhere), 2 workers would give 2 ÷ this.
@@ -347,12 +373,21 @@ def p3(tmp: Path, quick: bool, generators: int) -> dict[str, Any]:
             "scaling_2w_over_1w_sqlite": round(two / one_sql, 3),
             "scaling_bound_here": scaling_bound(one_cpu, _median(generator_sql),
                                                 os.cpu_count() or 1),
+            # Measured, not computed: 2 servers that share nothing, same generator.
+            "unshared_2_over_1w_sqlite": round(unshared / one_sql, 3),
+            "shared_over_unshared": round(two / unshared, 3),
             "scaling_2w_sqlite_over_1w_memory": round(two / one, 3),
             "errors": errors, "generators": generators, "seconds_per_round": seconds,
             "cpus": os.cpu_count(), "cpu_us_per_flow": cpu_us,
             # SQLite admits one writer at a time: how often a worker found the lock taken, and
             # the share of its time it then spent asleep before retrying.
             "write_lock": write_lock}
+
+
+def _tree_cpu(procs: Sequence[subprocess.Popen]) -> float | None:
+    """CPU seconds of ``procs`` and their workers, None when any is unknown (off Linux)."""
+    times = [process_cpu(proc.pid, children=True) for proc in procs]
+    return None if any(t is None for t in times) else sum(t for t in times if t is not None)
 
 
 def lock_waits(before: dict[int, dict[str, Any]], after: dict[int, dict[str, Any]],
@@ -383,6 +418,15 @@ def scaling_bound(server_us: float | None, generator_us: float | None, cpus: int
     one = min(1 / server_us, cpus / (server_us + generator_us))
     two = min(2 / server_us, cpus / (server_us + generator_us))
     return round(two / one, 3)
+
+
+def _unshared_lines(r: dict[str, Any]) -> list[str]:
+    """The measured ceiling: 2 servers sharing nothing ÷ 1, and what the shared store keeps."""
+    if r.get("unshared_2_over_1w_sqlite") is None:
+        return []  # a report from before the unshared setup
+    return [f"- measured ceiling: 2 servers sharing nothing (a SQLite file each, same "
+            f"generator) ÷ 1 worker: {r['unshared_2_over_1w_sqlite']}; the shared store keeps "
+            f"{r['shared_over_unshared']} of that (2 workers on one file ÷ the unshared pair)"]
 
 
 # -- P4 ----------------------------------------------------------------------------------------
@@ -516,6 +560,7 @@ def markdown(report: dict[str, Any]) -> str:
                 f"- best ratio this machine allows with the generator on it: "
                 f"{r.get('scaling_bound_here')} (2s/(s+g) on 2 cores, s and g the server's and "
                 "the generator's CPU per flow, 1 worker SQLite)",
+                *_unshared_lines(r),
                 f"- generator: {r['generators']} processes; machine CPUs: {r['cpus']}; "
                 f"failed flows: {r['errors']}"]
         c = r.get("cpu_us_per_flow") or {}

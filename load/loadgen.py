@@ -205,15 +205,18 @@ def _flow_worker(port: int, factory: FlowFactory, index: int, seconds: float, ba
     conn.close()
 
 
-def run_flows(port: int, factory: FlowFactory, processes: int, seconds: float,
+def run_flows(port: int | Sequence[int], factory: FlowFactory, processes: int, seconds: float,
               workers: Sequence[int] = ()) -> dict[str, float]:
     """``processes`` closed loops of ``factory`` flows for ``seconds``; with ``workers`` (pids),
-    generator process i keeps its connection on worker ``workers[i % len(workers)]``."""
+    generator process i keeps its connection on worker ``workers[i % len(workers)]``. With
+    several ports (independent servers), process i talks to ``port[i % len(port)]``."""
+    ports = [port] if isinstance(port, int) else list(port)
     cpu_before = _children_cpu()
     ctx = mp.get_context("fork")
     barrier, out = ctx.Barrier(processes), ctx.Queue()
     procs = [ctx.Process(target=_flow_worker, args=(
-        port, factory, i, seconds, barrier, out, workers[i % len(workers)] if workers else None))
+        ports[i % len(ports)], factory, i, seconds, barrier, out,
+        workers[i % len(workers)] if workers else None))
         for i in range(processes)]
     for p in procs:
         p.start()

@@ -1,8 +1,13 @@
-"""bench P3's write-lock figures: arithmetic over the workers' counters, and the report line."""
+"""bench P3's figures: the write-lock arithmetic over the workers' counters, the report lines,
+and the generator's routing of its processes to several independent servers."""
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Callable
+
 from load.bench import lock_waits, markdown
+from load.loadgen import Connection, run_flows
 
 
 def test_lock_waits_are_per_flow_and_a_share_of_every_workers_time() -> None:
@@ -31,3 +36,35 @@ def test_report_names_each_setups_write_lock() -> None:
     assert ("- write lock (2 workers, SQLite): 1.5 busy answers per flow, workers asleep "
             "waiting for it 8.1 % of the time") in text
     assert "- write lock (1 worker, SQLite): 0.0 busy answers per flow" in text
+
+
+def _p3_report(**extra: object) -> str:
+    p3 = {"flows_s": {}, "one_worker_flows_s": 1000.0, "scaling_2w_over_1w_sqlite": 1.2,
+          "scaling_2w_sqlite_over_1w_memory": 0.6, "generators": 2, "cpus": 2, "errors": 0,
+          **extra}
+    return markdown({"P3": p3, "date": "now", "machine": "m"})
+
+
+def test_report_gives_the_measured_unshared_ceiling_and_the_shared_stores_share_of_it() -> None:
+    text = _p3_report(unshared_2_over_1w_sqlite=1.557, shared_over_unshared=0.771)
+    assert ("- measured ceiling: 2 servers sharing nothing (a SQLite file each, same generator)"
+            " ÷ 1 worker: 1.557; the shared store keeps 0.771 of that") in text
+    assert "measured ceiling" not in _p3_report()  # a report written before the setup existed
+
+
+def test_flows_go_to_each_generators_own_server_when_given_several_ports() -> None:
+    # Two listening sockets stand in for two servers: a connection is made (the kernel's
+    # backlog accepts it) and each flow only checks which port its process was given.
+    servers = [socket.create_server(("127.0.0.1", 0)) for _ in range(2)]
+    ports = [s.getsockname()[1] for s in servers]
+    try:
+        def factory(conn: Connection, index: int) -> Callable[[], bool]:
+            peer = conn.sock.getpeername()[1]
+            return lambda: peer == ports[index % 2]
+
+        result = run_flows(ports, factory, 2, 0.05)
+    finally:
+        for s in servers:
+            s.close()
+    assert result["flows"] > 0
+    assert result["errors"] == 0
