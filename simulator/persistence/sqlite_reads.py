@@ -22,7 +22,7 @@ the latest committed state.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
 CHANGES_SCHEMA = """
@@ -99,14 +99,18 @@ class ReadCache:
         if changed[0][0] != seen + 1:  # pruned past what this connection applied
             self.forget()
         else:
-            rows, finds = self.rows, self.finds
-            for _, table, key in changed:
-                if table == EVERYTHING:
-                    self.forget()
-                    break
-                rows.pop((table, key), None)
-                finds.pop(table, None)
+            self._drop((table, key) for _, table, key in changed)
         self.seen = changed[-1][0]
+
+    def _drop(self, changed: Iterable[tuple[str, str]]) -> None:
+        """Forget these rows and every cached find of their tables (``EVERYTHING``: all)."""
+        rows, finds = self.rows, self.finds
+        for table, key in changed:
+            if table == EVERYTHING:
+                self.forget()
+                return
+            rows.pop((table, key), None)
+            finds.pop(table, None)
 
     def wrote(self, table: str, key: str, value: Any) -> None:
         """This connection's own write (``None``: a delete), inside its open transaction;
@@ -115,9 +119,7 @@ class ReadCache:
         if table == EVERYTHING:
             self.forget()
             return
-        if len(self.rows) >= _MAX_ROWS:
-            self.forget()
-        self.rows[(table, key)] = value
+        self.read(table, key, value)
         self.finds.pop(table, None)
 
     def committed(self) -> None:
@@ -125,12 +127,7 @@ class ReadCache:
 
     def rolled_back(self) -> None:
         """Take back the open transaction's writes (and what was found in their tables)."""
-        for table, key in self.pending:
-            if table == EVERYTHING:
-                self.forget()
-                break
-            self.rows.pop((table, key), None)
-            self.finds.pop(table, None)
+        self._drop(self.pending)
         self.pending.clear()
 
     def read(self, table: str, key: str, value: Any) -> None:
