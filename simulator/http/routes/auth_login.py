@@ -6,10 +6,10 @@ from typing import Any
 
 from simulator.http.app import Call
 from simulator.http.routes.auth_registration import ORG, _org
-from simulator.http.routes.auth_users import check_delegation_target
+from simulator.http.routes.auth_users import check_delegation_by_name
 from simulator.http.routing import AUTH, NONE, SA, RouteTable
 from simulator.http.schema import ASSERTION, NAME, TOKEN, Bool, Obj, Str
-from simulator.services import login, users
+from simulator.services import login
 
 routes = RouteTable("Login")
 
@@ -43,11 +43,8 @@ def login_code(call: Call) -> Any:
               sa_operation="Auth:Login:Delegated", body=Obj(required={"username": NAME}))
 def login_delegated(call: Call) -> Any:
     """Delegated login."""
-    caller = call.require_caller()
-    target = users.find_user(call.core, caller.org_id, call.body["username"])
-    if target is not None and not target.is_service_account:
-        check_delegation_target(call, target)
-    return login.delegated(call.core, call.require_app(), sa=caller,
+    check_delegation_by_name(call, call.body["username"])
+    return login.delegated(call.core, call.require_app(), sa=call.require_caller(),
                            username=call.body["username"])
 
 

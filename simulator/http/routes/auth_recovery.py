@@ -7,10 +7,10 @@ from typing import Any
 
 from simulator.http.app import Call
 from simulator.http.routes.auth_registration import ORG, REGISTRATION_BODY, _org
-from simulator.http.routes.auth_users import check_delegation_target
+from simulator.http.routes.auth_users import check_delegation_by_name
 from simulator.http.routing import NONE, SA, TEMP, RouteTable
 from simulator.http.schema import CREDENTIAL_ASSERTION_INFO, ID, NAME, Obj, Str
-from simulator.services import recovery, users
+from simulator.services import recovery
 
 routes = RouteTable("Recovery")
 
@@ -45,11 +45,8 @@ def recovery_init(call: Call) -> Any:
               body=Obj(required={"username": NAME, "credentialId": ID}))
 def recovery_delegated(call: Call) -> Any:
     """Create delegated recovery challenge."""
-    caller = call.require_caller()
-    target = users.find_user(call.core, caller.org_id, call.body["username"])
-    if target is not None and not target.is_service_account:
-        check_delegation_target(call, target)
-    return recovery.delegated(call.core, call.require_app(), sa_user=caller.user,
+    check_delegation_by_name(call, call.body["username"])
+    return recovery.delegated(call.core, call.require_app(), sa_user=call.require_caller().user,
                               username=call.body["username"],
                               credential_id=call.body["credentialId"])
 

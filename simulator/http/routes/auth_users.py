@@ -45,6 +45,15 @@ def check_delegation_target(call: Call, user: Any) -> None:
                                "for it", userId=user.id)
 
 
+def check_delegation_by_name(call: Call, username: str) -> None:
+    """:func:`check_delegation_target` for the user ``username`` names in the caller's org
+    (delegated login and recovery), when it exists and is a person: a missing user or a
+    service account is refused by the service itself, with its own error."""
+    target = users.find_user(call.core, call.require_caller().org_id, username)
+    if target is not None and not target.is_service_account:
+        check_delegation_target(call, target)
+
+
 @routes.route("GET", "/auth/users", caller=AUTH, operations=("Auth:Users:Read",),
               query=Obj(optional={"limit": Str(max_length=10),
                                   "paginationToken": Str(max_length=500),
