@@ -291,16 +291,10 @@ class Endpoint:
             if core.config.policy.on("app.valid"):
                 raise errors.unauthorized(errors.APP_INVALID)
             # Mutant behaviour (app.valid off): the header is ignored, the default app applies.
-        org_id = ""
-        if call.caller is not None:
-            org_id = call.caller.org_id
-        elif call.temp is not None:
-            org_id = call.temp.org_id
-        elif isinstance(parsed, dict):
-            candidate = parsed.get("orgId") or parsed.get("tenantId")
-            if isinstance(candidate, str) and core.org(candidate) is not None:
-                org_id = candidate
-        return core.default_app(org_id or core.default_org_id)
+        org_id = self._request_org(call, parsed, core.default_org_id)
+        if call.caller is None and call.temp is None and core.org(org_id) is None:
+            org_id = core.default_org_id  # the body names an org that does not exist
+        return core.default_app(org_id)
 
 
 class ExactPathDispatch:
