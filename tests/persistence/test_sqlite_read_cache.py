@@ -29,6 +29,14 @@ def _by_name(store: SqliteStore, name: str) -> list[str]:
     return [u.id for u in store.find("users", "org_username", ("or-1", name))]
 
 
+def _seen_active_then_deactivated(a: SqliteStore, b: SqliteStore) -> None:
+    """``a`` has read us-1 active in a scope (so caches it); ``b`` then deactivates it."""
+    b.put("users", "us-1", _user(1))
+    with a.read_scope():
+        assert a.get("users", "us-1").is_active
+    b.put("users", "us-1", _user(1, active=False))
+
+
 @pytest.fixture
 def pair(tmp_path: Path) -> Iterator[tuple[SqliteStore, SqliteStore]]:
     """Two handles on one file: each its own connection, as two workers have."""
@@ -126,10 +134,7 @@ def test_a_connection_behind_the_pruned_log_starts_over(pair: Any,
     monkeypatch.setattr(sqlite_reads, "_KEEP_CHANGES", 4)
     monkeypatch.setattr(sqlite_reads, "_PRUNE_EVERY", 2)
     a, b = pair
-    b.put("users", "us-1", _user(1))
-    with a.read_scope():
-        assert a.get("users", "us-1").is_active
-    b.put("users", "us-1", _user(1, active=False))  # this change is pruned below
+    _seen_active_then_deactivated(a, b)  # this change is pruned below
     for i in range(20):
         b.put("users", f"us-{100 + i}", _user(100 + i))
     assert b._conn().execute("SELECT min(seq) FROM changes").fetchone()[0] > 3
@@ -202,10 +207,7 @@ def test_a_sync_that_fails_is_done_again_by_the_next_scope(pair: Any) -> None:
     import sqlite3
 
     a, b = pair
-    b.put("users", "us-1", _user(1))
-    with a.read_scope():
-        assert a.get("users", "us-1").is_active
-    b.put("users", "us-1", _user(1, active=False))
+    _seen_active_then_deactivated(a, b)
     calls = {"n": 0}
     real = a._retrying
 
