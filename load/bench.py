@@ -284,13 +284,16 @@ def _flow_factory(identities: list[Identity]) -> Callable[[Connection, int], Cal
 # P3's setups: each a list of servers (the serve arguments of each); a setup of several
 # servers gives generator process i to server i % n. The unshared pair measures the ceiling
 # of any shared store here: the same 2 processes and the same generator, nothing shared.
-ONE_SQLITE, TWO_SQLITE, UNSHARED = "1 worker, SQLite", "2 workers, SQLite", \
-    "2 servers, SQLite, unshared"
+ONE_MEMORY, ONE_SQLITE, TWO_SQLITE, UNSHARED = "1 worker, in-memory", "1 worker, SQLite", \
+    "2 workers, SQLite", "2 servers, SQLite, unshared"
+# The generator's CPU per flow spent in the kernel (loopback TCP, which any client on this
+# machine would pay), a part of cpu_us_per_flow["generator"].
+GENERATOR_KERNEL = "generator, in the kernel"
 
 
 def _p3_setups(state: Path) -> dict[str, list[list[str]]]:
     return {
-        "1 worker, in-memory": [[]],
+        ONE_MEMORY: [[]],
         ONE_SQLITE: [["--state", str(state / "p3-one.sqlite")]],
         TWO_SQLITE: [["--workers", "2", "--store", f"sqlite:///{state / 'p3-two.sqlite'}"]],
         UNSHARED: [["--state", str(state / f"p3-unshared-{i}.sqlite")] for i in range(2)],
@@ -308,6 +311,7 @@ def p3(tmp: Path, quick: bool, generators: int) -> dict[str, Any]:
     servers: dict[str, tuple[list[subprocess.Popen], list[int], Callable, list[int]]] = {}
     cpu: dict[str, list[float | None]] = {f"server ({name})": [] for name in setups}
     cpu["generator"] = []  # every round; the scaling bound takes the 1-worker SQLite rounds'
+    cpu[GENERATOR_KERNEL] = []
     generator_sql: list[float | None] = []
     try:
         for name, server_args in setups.items():
@@ -349,6 +353,8 @@ def p3(tmp: Path, quick: bool, generators: int) -> dict[str, Any]:
                 cpu[f"server ({name})"].append(_cpu_us(before, _tree_cpu(procs), int(r["flows"])))
                 generator_us = r["generator_cpu_s"] / max(int(r["flows"]), 1) * 1e6
                 cpu["generator"].append(generator_us)
+                cpu[GENERATOR_KERNEL].append(
+                    r["generator_kernel_s"] / max(int(r["flows"]), 1) * 1e6)
                 if name == ONE_SQLITE:
                     generator_sql.append(generator_us)
         write_lock = {name: lock_waits(locks_before[name], store_lock_stats(*where), walls[name])
@@ -358,7 +364,7 @@ def p3(tmp: Path, quick: bool, generators: int) -> dict[str, Any]:
             for proc in procs:
                 stop(proc)
         shutil.rmtree(state, ignore_errors=True)
-    one = statistics.median(results["1 worker, in-memory"])
+    one = statistics.median(results[ONE_MEMORY])
     one_sql = statistics.median(results[ONE_SQLITE])
     two = statistics.median(results[TWO_SQLITE])
     unshared = statistics.median(results[UNSHARED])
@@ -427,6 +433,23 @@ def _unshared_lines(r: dict[str, Any]) -> list[str]:
     return [f"- measured ceiling: 2 servers sharing nothing (a SQLite file each, same "
             f"generator) ÷ 1 worker: {r['unshared_2_over_1w_sqlite']}; the shared store keeps "
             f"{r['shared_over_unshared']} of that (2 workers on one file ÷ the unshared pair)"]
+
+
+def _cpu_lines(c: dict[str, float | None]) -> list[str]:
+    """CPU µs per flow of each P3 setup's server processes and of the generator."""
+    server_us = c.get(f"server ({ONE_MEMORY})")
+    if not server_us:
+        return []
+    unshared = c.get(f"server ({UNSHARED})")
+    kernel = c.get(GENERATOR_KERNEL)
+    return [f"- CPU µs per flow: server {server_us} in memory (so one fully busy core would "
+            f"serve ≈ {1e6 / server_us:.0f} flows/s), {c.get(f'server ({ONE_SQLITE})')} on "
+            f"SQLite, {c.get(f'server ({TWO_SQLITE})')} for 2 workers on SQLite (both "
+            "processes)" + (f", {unshared} for the unshared pair" if unshared else "")
+            + f"; generator {c.get('generator')}"
+            + (f" (of which {kernel} in the kernel: loopback TCP)" if kernel else "")
+            + ": on a machine whose cores the generator shares, it takes that CPU from the "
+            "server"]
 
 
 # -- P4 ----------------------------------------------------------------------------------------
@@ -563,15 +586,7 @@ def markdown(report: dict[str, Any]) -> str:
                 *_unshared_lines(r),
                 f"- generator: {r['generators']} processes; machine CPUs: {r['cpus']}; "
                 f"failed flows: {r['errors']}"]
-        c = r.get("cpu_us_per_flow") or {}
-        server_us = c.get("server (1 worker, in-memory)")
-        if server_us:
-            out.append(f"- CPU µs per flow: server {server_us} in memory (so one fully busy "
-                       f"core would serve ≈ {1e6 / server_us:.0f} flows/s), "
-                       f"{c.get('server (1 worker, SQLite)')} on SQLite, "
-                       f"{c.get('server (2 workers, SQLite)')} for 2 workers on SQLite (both "
-                       f"processes); generator {c['generator']}: on a machine whose cores the "
-                       "generator shares, it takes that CPU from the server")
+        out += _cpu_lines(r.get("cpu_us_per_flow") or {})
         if r.get("sharing_cpu_2w_over_1w"):
             out.append(f"- sharing the store: 2 workers spend {r['sharing_cpu_2w_over_1w']}× "
                        "the server CPU per flow of 1 worker (SQLite both), so with spare cores "

@@ -3,6 +3,7 @@ and the generator's routing of its processes to several independent servers."""
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Callable
 
@@ -50,6 +51,37 @@ def test_report_gives_the_measured_unshared_ceiling_and_the_shared_stores_share_
     assert ("- measured ceiling: 2 servers sharing nothing (a SQLite file each, same generator)"
             " ÷ 1 worker: 1.557; the shared store keeps 0.771 of that") in text
     assert "measured ceiling" not in _p3_report()  # a report written before the setup existed
+
+
+def test_report_gives_every_setups_cpu_per_flow_and_the_generators_kernel_part() -> None:
+    cpu = {"server (1 worker, in-memory)": 900.0, "server (1 worker, SQLite)": 1460.0,
+           "server (2 workers, SQLite)": 2027.0, "server (2 servers, SQLite, unshared)": 1692.0,
+           "generator": 363.0, "generator, in the kernel": 140.0}
+    text = _p3_report(cpu_us_per_flow=cpu)
+    assert ("- CPU µs per flow: server 900.0 in memory (so one fully busy core would serve "
+            "≈ 1111 flows/s), 1460.0 on SQLite, 2027.0 for 2 workers on SQLite (both "
+            "processes), 1692.0 for the unshared pair; generator 363.0 (of which 140.0 in the "
+            "kernel: loopback TCP)") in text
+    # A report from before the unshared setup and the kernel split still reads.
+    older = _p3_report(cpu_us_per_flow={k: v for k, v in cpu.items()
+                                        if "unshared" not in k and "kernel" not in k})
+    assert "2 workers on SQLite (both processes); generator 363.0: on a machine" in older
+
+
+def test_generator_cpu_is_split_into_its_kernel_part() -> None:
+    def factory(conn: Connection, index: int) -> Callable[[], bool]:
+        def flow() -> bool:  # a syscall-heavy flow: its CPU is mostly the kernel's
+            for _ in range(200):
+                os.stat("/")
+            return True
+        return flow
+
+    server = socket.create_server(("127.0.0.1", 0))
+    try:
+        result = run_flows(server.getsockname()[1], factory, 1, 0.2)
+    finally:
+        server.close()
+    assert 0 < result["generator_kernel_s"] <= result["generator_cpu_s"]
 
 
 def test_flows_go_to_each_generators_own_server_when_given_several_ports() -> None:
