@@ -347,14 +347,14 @@ def p3(tmp: Path, quick: bool, generators: int) -> dict[str, Any]:
                 procs, ports, factory, workers = servers[name]
                 before = _tree_cpu(procs)
                 r = run_flows(ports, factory, generators, seconds, workers)
+                flows = int(r["flows"])
                 errors += int(r["errors"])
                 results[name].append(r["flows_s"])
-                walls[name].append((int(r["flows"]), r["seconds"]))
-                cpu[f"server ({name})"].append(_cpu_us(before, _tree_cpu(procs), int(r["flows"])))
-                generator_us = r["generator_cpu_s"] / max(int(r["flows"]), 1) * 1e6
+                walls[name].append((flows, r["seconds"]))
+                cpu[f"server ({name})"].append(_cpu_us(before, _tree_cpu(procs), flows))
+                generator_us = _cpu_us(0.0, r["generator_cpu_s"], flows)
                 cpu["generator"].append(generator_us)
-                cpu[GENERATOR_KERNEL].append(
-                    r["generator_kernel_s"] / max(int(r["flows"]), 1) * 1e6)
+                cpu[GENERATOR_KERNEL].append(_cpu_us(0.0, r["generator_kernel_s"], flows))
                 if name == ONE_SQLITE:
                     generator_sql.append(generator_us)
         write_lock = {name: lock_waits(locks_before[name], store_lock_stats(*where), walls[name])

@@ -95,7 +95,7 @@ def server_timing_series(rows: list[dict[str, str]], t0: float, metric: str = "v
     sub-millisecond verification; these entries are logged in microseconds (load/common.py)."""
     entries: dict[str, list[dict[str, str]]] = {}
     for row in rows:
-        if row.get("Type") == "SERVER-TIMING" and row.get("Name", "").startswith(metric + " "):
+        if row.get("Type") == SERVER_TIMING and row.get("Name", "").startswith(metric + " "):
             entries.setdefault(row["Name"], []).append(row)
     # A window with no sample reads 0 (or N/A): not drawn as 0 µs.
     drawn = {name: [r for r in rows if _num(r.get("50%")) > 0] for name, rows in entries.items()}
@@ -108,11 +108,16 @@ def server_timing_series(rows: list[dict[str, str]], t0: float, metric: str = "v
             [_num(r["50%"]) for r in chosen], [_num(r["95%"]) for r in chosen])
 
 
+def _sampled(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The stats-history rows that have percentiles: a window with no request yet reads
+    "N/A" (or nothing), which is not drawn as 0 ms."""
+    return [r for r in rows if r.get("50%") not in (None, "", "N/A")]
+
+
 def history_series(rows: list[dict[str, str]]
                    ) -> tuple[list[float], list[float], list[float], list[float]] | None:
     """Seconds, p50, p95 and requests/s from Locust's stats history (Aggregated rows)."""
-    # Rows without percentiles yet ("N/A": no request in the window) are not drawn as 0 ms.
-    rows = [r for r in rows if r.get("50%") not in (None, "", "N/A")]
+    rows = _sampled(rows)
     if not rows:
         return None
     t0 = _num(rows[0]["Timestamp"])
@@ -130,12 +135,12 @@ def history_series(rows: list[dict[str, str]]
 def draw_latency(out: Path) -> str | None:
     """Latency (p50/p95) and throughput over time, from Locust's stats history."""
     every_row = _rows(out / "locust_stats_history.csv")
-    aggregated = [r for r in every_row if r.get("Name") == "Aggregated"]
+    aggregated = _sampled([r for r in every_row if r.get("Name") == "Aggregated"])
     series = history_series(aggregated)
     if series is None:
         return None
     xs, p50, p95, rps = series
-    t0 = _num(next(r for r in aggregated if r.get("50%") not in (None, "", "N/A"))["Timestamp"])
+    t0 = _num(aggregated[0]["Timestamp"])  # what the series counts its seconds from
     server = server_timing_series(every_row, t0)
     try:
         import matplotlib

@@ -102,10 +102,13 @@ def encode_value(value: Any) -> Any:
     if kind is dict and all(type(k) is str for k in value):
         return {"$map": {k: encode_value(v) for k, v in value.items()}}
     if kind in _FIELDS:  # a dataclass met before
-        cls = kind
-        fields = {name: encode_value(getattr(value, name)) for name in _FIELDS[cls]}
-        return {"$entity": cls.__name__, "$module": cls.__module__, "fields": fields}
+        return _encode_entity(value, kind)
     return _encode_other(value)
+
+
+def _encode_entity(value: Any, cls: type) -> dict[str, Any]:
+    fields = {name: encode_value(getattr(value, name)) for name in _init_fields(cls)}
+    return {"$entity": cls.__name__, "$module": cls.__module__, "fields": fields}
 
 
 def _encode_other(value: Any) -> Any:
@@ -131,10 +134,8 @@ def _encode_other(value: Any) -> Any:
     if isinstance(value, VerifyingKey):
         return {"$VerifyingKey": value.to_json()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        cls = type(value)
-        _REGISTRY.setdefault(cls.__name__, cls)
-        fields = {name: encode_value(getattr(value, name)) for name in _init_fields(cls)}
-        return {"$entity": cls.__name__, "$module": cls.__module__, "fields": fields}
+        _REGISTRY.setdefault(type(value).__name__, type(value))
+        return _encode_entity(value, type(value))
     raise TypeError(f"cannot encode a value of type {type(value).__name__} in the state document")
 
 
