@@ -108,39 +108,54 @@ def server_timing_series(rows: list[dict[str, str]], t0: float, metric: str = "v
             [_num(r["50%"]) for r in chosen], [_num(r["95%"]) for r in chosen])
 
 
-def _sampled(rows: list[dict[str, str]]) -> list[dict[str, str]]:
-    """The stats-history rows that have percentiles: a window with no request yet reads
-    "N/A" (or nothing), which is not drawn as 0 ms."""
-    return [r for r in rows if r.get("50%") not in (None, "", "N/A")]
+def _no_window_yet(row: dict[str, str]) -> bool:
+    """Every percentile of the row reads 0: Locust's mark for "no 10-s window yet" (it writes
+    ``None or 0``) in the first second(s) of a run, however many requests were made."""
+    return all(_num(value) == 0 for key, value in row.items() if key.endswith("%"))
+
+
+def _drawn(rows: list[dict[str, str]]) -> list[int]:
+    """Indexes of the stats-history rows that have percentiles: a window with no request yet
+    reads "N/A" (or nothing), and the leading rows before Locust has a window read 0; neither
+    is drawn as 0 ms."""
+    known = [i for i, r in enumerate(rows) if r.get("50%") not in (None, "", "N/A")]
+    first = next((k for k, i in enumerate(known) if not _no_window_yet(rows[i])), len(known))
+    return known[first:]
 
 
 def history_series(rows: list[dict[str, str]]
                    ) -> tuple[list[float], list[float], list[float], list[float]] | None:
-    """Seconds, p50, p95 and requests/s from Locust's stats history (Aggregated rows)."""
-    rows = _sampled(rows)
-    if not rows:
+    """Seconds (from the first drawn row), p50, p95 and requests/s from Locust's stats
+    history (Aggregated rows)."""
+    drawn = _drawn(rows)
+    if not drawn:
         return None
-    t0 = _num(rows[0]["Timestamp"])
-    xs = [_num(r["Timestamp"]) - t0 for r in rows]
-    p50 = [_num(r["50%"]) for r in rows]
-    p95 = [_num(r["95%"]) for r in rows]
-    # Throughput from the growth of the total count between rows: Locust's own "Requests/s"
-    # column is a trailing average that reads 0 for the first seconds of a run.
-    counts = [_num(r["Total Request Count"]) for r in rows]
-    rps = [0.0] + [max(0.0, (counts[i] - counts[i - 1]) / max(xs[i] - xs[i - 1], 1e-9))
-                   for i in range(1, len(rows))]
+    t0 = _num(rows[drawn[0]]["Timestamp"])
+    xs = [_num(rows[i]["Timestamp"]) - t0 for i in drawn]
+    p50 = [_num(rows[i]["50%"]) for i in drawn]
+    p95 = [_num(rows[i]["95%"]) for i in drawn]
+    # Throughput from the growth of the total count since the row before (drawn or not):
+    # Locust's own "Requests/s" column is a trailing average that reads 0 for the first
+    # seconds of a run. A first row with nothing before it has no rate to show.
+    rps = [_rate(rows[i - 1], rows[i]) if i else 0.0 for i in drawn]
     return xs, p50, p95, rps
+
+
+def _rate(before: dict[str, str], row: dict[str, str]) -> float:
+    elapsed = _num(row["Timestamp"]) - _num(before["Timestamp"])
+    grown = _num(row["Total Request Count"]) - _num(before["Total Request Count"])
+    return max(0.0, grown / elapsed) if elapsed > 0 else 0.0
 
 
 def draw_latency(out: Path) -> str | None:
     """Latency (p50/p95) and throughput over time, from Locust's stats history."""
     every_row = _rows(out / "locust_stats_history.csv")
-    aggregated = _sampled([r for r in every_row if r.get("Name") == "Aggregated"])
+    aggregated = [r for r in every_row if r.get("Name") == "Aggregated"]
     series = history_series(aggregated)
     if series is None:
         return None
     xs, p50, p95, rps = series
-    t0 = _num(aggregated[0]["Timestamp"])  # what the series counts its seconds from
+    t0 = _num(aggregated[_drawn(aggregated)[0]]["Timestamp"])  # the series' second 0
     server = server_timing_series(every_row, t0)
     try:
         import matplotlib
@@ -167,6 +182,9 @@ def draw_latency(out: Path) -> str | None:
     bottom.plot(xs, rps, color="tab:green")
     bottom.set_ylabel("requests/s")
     bottom.set_xlabel("seconds")
+    for axis in axes:  # from zero: a 10 % wobble must not look like a collapse
+        top = max((max(line.get_ydata(), default=0) for line in axis.get_lines()), default=0)
+        axis.set_ylim(0, top * 1.15 or 1)
     fig.tight_layout()
     fig.savefig(out / "latency.png", dpi=100)
     plt.close(fig)

@@ -70,8 +70,24 @@ def test_history_series_skips_empty_windows_and_counts_throughput() -> None:
 
     rows = [row(100, "N/A", 0), row(101, "2", 2212), row(102, "3", 5086), row(104, "3", 9086)]
     assert history_series(rows) == ([0.0, 1.0, 3.0], [2.0, 3.0, 3.0], [2.0, 3.0, 3.0],
-                                     [0.0, 2874.0, 2000.0])
+                                     [2212.0, 2874.0, 2000.0])
     assert history_series([row(100, "N/A", 0)]) is None
+    # Nothing before the first row: no rate to show rather than an invented one.
+    assert history_series(rows[1:2]) == ([0.0], [2.0], [2.0], [0.0])
+
+
+def test_history_series_skips_the_rows_before_locust_has_a_window() -> None:
+    """Locust writes 0 for every percentile until its 10-s window exists (a real run: 2,664
+    requests in the first second, all read 0 ms); a 0 ms window later in the run is real."""
+    from load.report import history_series
+
+    def row(t: int, p: str, total: int) -> dict[str, str]:
+        return {"Timestamp": str(t), "50%": p, "95%": p, "100%": p,
+                "Total Request Count": str(total)}
+
+    rows = [row(100, "N/A", 0), row(101, "0", 2664), row(102, "4", 4979), row(103, "0", 5000)]
+    assert history_series(rows) == ([0.0, 1.0], [4.0, 0.0], [4.0, 0.0], [2315.0, 21.0])
+    assert history_series(rows[:2]) is None
 
 
 def test_server_timing_series_follows_the_busiest_verify_entry() -> None:
