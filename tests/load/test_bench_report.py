@@ -68,6 +68,20 @@ def test_report_gives_every_setups_cpu_per_flow_and_the_generators_kernel_part()
     assert "2 workers on SQLite (both processes); generator 363.0: on a machine" in older
 
 
+def test_p2_report_gives_cpu_per_request_and_the_generators_kernel_part() -> None:
+    def p2(cpu: dict[str, float]) -> str:
+        rps = {"median": 3000.0, "min": 2900.0, "max": 3100.0, "rounds": 5}
+        return markdown({"P2": {"sim_rps": rps, "bare_rps": rps, "ratio": 0.7, "generators": 2,
+                                "generator_ceiling_ping_rps": 12000.0,
+                                "cpu_us_per_request": cpu}, "date": "now", "machine": "m"})
+
+    cpu = {"sim": 320.0, "bare": 240.0, "generator": 61.0, "generator, in the kernel": 22.5}
+    assert ("- CPU µs per request (medians): simulator 320.0, bare 240.0 (CPU ratio bare ÷ "
+            "simulator 0.750); generator 61.0 (of which 22.5 in the kernel)\n") in p2(cpu)
+    del cpu["generator, in the kernel"]  # a report from before the split
+    assert "; generator 61.0\n" in p2(cpu)
+
+
 def test_generator_cpu_is_split_into_its_kernel_part() -> None:
     def factory(conn: Connection, index: int) -> Callable[[], bool]:
         def flow() -> bool:  # a syscall-heavy flow: its CPU is mostly the kernel's
