@@ -6,8 +6,9 @@ bootstrap file. uvicorn then spawns N workers; each calls :func:`create_app`, wh
 own ``Simulator(store=<same store>)`` and so reads the same org, secret and bootstrap back. Every
 single-use rule holds across workers because the store's ``transaction()`` is atomic across
 processes (SQLite ``BEGIN IMMEDIATE``; Redis: one lock, then ``MULTI``/``EXEC``). The simulated
-clock and the faults are shared through the store too (:mod:`simulator.admin.shared`); the
-request journal is per worker.
+clock and the faults are shared through the store too (:mod:`simulator.admin.shared`); each
+worker keeps its own request journal, and reads its siblings' through
+:mod:`simulator.admin.journal_peers`.
 
 Store URLs: ``sqlite:///path/to/state.sqlite`` (one machine, WAL) or ``redis://host:port/db``
 (several machines: run ``dfns-sim serve --workers N --store redis://...`` on each host).
@@ -22,6 +23,8 @@ import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from simulator.admin.journal_peers import PEERS_ENV, JournalPeers
 
 STORE_ENV = "DFNS_SIM_WORKER_STORE"
 SETTINGS_ENV = "DFNS_SIM_WORKER_SETTINGS"
@@ -55,6 +58,9 @@ def create_app() -> Any:
     sim = Simulator(store=open_store(url), **_settings())
     sim.bootstrap()  # restored from the store's meta table, never re-created
     sim.control.share()  # one clock and one set of faults for all workers (admin/shared.py)
+    peers = os.environ.get(PEERS_ENV)
+    if peers and sim.control.journal.enabled:  # one journal for all (admin/journal_peers.py)
+        sim.control.journal_peers = JournalPeers(peers, sim.control.journal).start()
     return sim.app
 
 
@@ -74,9 +80,14 @@ def store_url(args: argparse.Namespace) -> tuple[str, Path | None]:
 
 def serve_workers(args: argparse.Namespace) -> int:
     url, temporary = store_url(args)
+    # The workers' journal sockets (admin/journal_peers.py): private to this user (0700).
+    peers = tempfile.mkdtemp(prefix="dfns-sim-journal-")
+    os.environ[PEERS_ENV] = peers
     try:
         return _serve_on(args, url)
     finally:  # ephemeral state: nothing left in /dev/shm (RAM) once the server stops
+        os.environ.pop(PEERS_ENV, None)
+        shutil.rmtree(peers, ignore_errors=True)
         if temporary is not None:
             shutil.rmtree(temporary, ignore_errors=True)
 

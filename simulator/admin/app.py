@@ -191,13 +191,13 @@ class AdminApi:
     async def journal(self, request: AdminRequest) -> Any:
         _only_known(request.query, ("limit", "method", "path", "status"), "query parameter")
         status = _int_query(request, "status")
-        items = self.control.journal.entries(_int_query(request, "limit"),
-                                             method=request.query.get("method"),
-                                             path=request.query.get("path"), status=status)
-        return {"items": items, "size": self.control.journal.size}
+        journals = self.control.journals
+        items = journals.entries(_int_query(request, "limit"), method=request.query.get("method"),
+                                 path=request.query.get("path"), status=status)
+        return {"items": items, "size": journals.size}
 
     async def clear_journal(self, request: AdminRequest) -> Any:
-        self.control.journal.clear()
+        self.control.journals.clear()
         return {"cleared": True}
 
     async def openapi(self, request: AdminRequest) -> Any:

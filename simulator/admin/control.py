@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from simulator.admin.faults import FaultRegistry
 from simulator.admin.journal import Journal
+from simulator.admin.journal_peers import JournalPeers
 from simulator.admin.shared import BASELINE_KEY, MetaStore, SharedControl
 from simulator.clock import iso8601, parse_iso8601
 from simulator.errors import ApiError
@@ -56,8 +57,16 @@ class Control:
         self.target = owner if owner is not None else core
         self.faults = FaultRegistry(core.random.seed)
         self.journal = Journal(journal_size)
+        # serve --workers: the journals of all workers on this machine, read as one
+        self.journal_peers: JournalPeers | None = None
         self._baseline: dict[str, dict[str, Any]] | None = None
         self.shared: SharedControl | None = None
+
+    @property
+    def journals(self) -> Journal | JournalPeers:
+        """What ``/_sim/journal`` reads and clears: this process's journal, or with
+        ``serve --workers`` every worker's (simulator/admin/journal_peers.py)."""
+        return self.journal_peers if self.journal_peers is not None else self.journal
 
     def share(self, *, fresh: bool = False) -> SharedControl:
         """Keep the clock and the faults in the store, shared with every process using it
@@ -122,7 +131,7 @@ class Control:
         baseline = self._current_baseline()
         if org_id is None:
             store.load({name: dict(rows) for name, rows in baseline.items()})
-            self.journal.clear()
+            self.journals.clear()
             with self.core.clock.changing():  # one change for every process sharing the store
                 self.faults.clear()
                 self.core.clock.unfreeze()

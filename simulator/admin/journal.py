@@ -10,6 +10,7 @@ import fnmatch
 import json
 import re
 import threading
+import time
 from collections import deque
 from typing import Any, NamedTuple
 
@@ -114,6 +115,9 @@ class Exchange(NamedTuple):
     """
 
     seq: int
+    # Wall-clock epoch of the recording: orders the journals of several workers even when the
+    # simulated clock is frozen (``at`` then ties). Not shown.
+    wall: float
     at: float  # epoch seconds on the simulator's clock; formatted when read
     method: str
     path: str
@@ -163,16 +167,29 @@ class Journal:
         return self._size > 0
 
     def record(self, *fields: Any) -> None:
-        """Append one exchange: the :class:`Exchange` fields after ``seq``, in order."""
+        """Append one exchange: the :class:`Exchange` fields after ``seq`` and ``wall``, in
+        order."""
         if not self._size:
             return
+        wall = time.time()
         with self._lock:
             self._counter += 1
-            self._entries.append(Exchange(self._counter, *fields))
+            self._entries.append(Exchange(self._counter, wall, *fields))
 
     def entries(self, limit: int | None = None, *, method: str | None = None,
                 path: str | None = None, status: int | None = None) -> list[dict[str, Any]]:
         """Oldest first; ``limit`` keeps the newest N after filtering."""
+        return [r.view() for r in self._select(limit, method, path, status)]
+
+    def stamped(self, limit: int | None = None, *, method: str | None = None,
+                path: str | None = None, status: int | None = None
+                ) -> list[tuple[float, dict[str, Any]]]:
+        """:meth:`entries`, each with the wall-clock time it was recorded (for merging the
+        journals of several workers, simulator/admin/journal_peers.py)."""
+        return [(r.wall, r.view()) for r in self._select(limit, method, path, status)]
+
+    def _select(self, limit: int | None, method: str | None, path: str | None,
+                status: int | None) -> list[Exchange]:
         with self._lock:
             rows = list(self._entries)
         if method:
@@ -183,7 +200,7 @@ class Journal:
             rows = [r for r in rows if r.status == status]
         if limit is not None:
             rows = rows[-limit:] if limit > 0 else []
-        return [r.view() for r in rows]
+        return rows
 
     def __call__(self, limit: int | None = None, **filters: Any) -> list[dict[str, Any]]:
         return self.entries(limit, **filters)

@@ -22,7 +22,8 @@ state a reset returns to (the baseline) changes too. So the document also carrie
 process that finds a new generation at its next sync calls ``on_new_generation`` (the control
 plane reloads the secret, org and bootstrap from the store).
 
-The request journal and ``/_sim/seed`` stay per process (documented in docs/load.md).
+``/_sim/seed`` stays per process; the request journals of the workers on one machine are read
+as one through :mod:`simulator.admin.journal_peers`.
 """
 
 from __future__ import annotations

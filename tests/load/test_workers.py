@@ -266,6 +266,14 @@ def test_serve_workers_command(tmp_path: Path) -> None:
             replay = service_account_api(one, boot).request("POST", "/auth/action", signed)
             assert (replay.status_code, replay.json()["error"]["message"]) == (
                 400, "Challenge token is not valid.")
+            # One journal for both workers, whichever answers /_sim/journal: the completion
+            # on the second, then the replay on the first (admin/journal_peers.py).
+            for reader in (one, two):
+                items = reader.get("/_sim/journal", params={"path": "/auth/action"}).json()["items"]
+                assert [(e["worker"], e["status"]) for e in items[-2:]] == [(second, 200),
+                                                                           (first, 400)]
+            assert two.delete("/_sim/journal").status_code == 200
+            assert one.get("/_sim/journal").json()["items"] == []
         finally:
             one.close()
             two.close()

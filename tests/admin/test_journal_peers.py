@@ -1,0 +1,110 @@
+"""The journals of several workers read as one (simulator/admin/journal_peers.py).
+
+Two journals in this process, each served on its own socket as two workers' would be; the
+``serve --workers 2`` end-to-end case is in tests/load/test_workers.py.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from simulator.admin.journal import MASK, Journal
+from simulator.admin.journal_peers import JournalPeers, _ask_one
+
+
+@pytest.fixture
+def directory() -> Iterator[Path]:
+    # Not tmp_path: a Unix socket's path must stay under ~100 bytes.
+    path = Path(tempfile.mkdtemp(prefix="jp-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def peers(directory: Path) -> Iterator[list[JournalPeers]]:
+    started = [JournalPeers(directory, Journal(50), worker=w).start() for w in (101, 202)]
+    yield started
+    for peer in started:
+        peer.close()
+
+
+def record(journal: Journal, path: str, *, status: int = 200, at: float = 1_800_000_000.0,
+           method: str = "POST") -> None:
+    journal.record(at, method, path, b"", [(b"authorization", b"Bearer secret")],
+                   b'{"password":"hunter2"}', status, [], b"{}", 1.0, None)
+
+
+def test_each_worker_reads_every_workers_entries_in_the_order_they_were_recorded(
+        peers: list[JournalPeers]) -> None:
+    first, second = peers
+    # The simulated clock frozen: every entry has the same time, the wall clock orders them.
+    for i, peer in enumerate([first, second, second, first]):
+        record(peer.journal, f"/step/{i}")
+    for reader in peers:
+        items = reader.entries()
+        assert [e["path"] for e in items] == ["/step/0", "/step/1", "/step/2", "/step/3"]
+        assert [e["worker"] for e in items] == [101, 202, 202, 101]
+        assert [e["seq"] for e in items] == [1, 1, 2, 2]  # each worker numbers its own
+        # Masked as the local journal would be: nothing secret crosses the socket.
+        assert items[0]["requestHeaders"]["authorization"] == MASK
+        assert MASK in str(items[0]["requestBody"]) and "hunter2" not in str(items)
+
+
+def test_limit_and_filters_apply_to_the_merged_journal(peers: list[JournalPeers]) -> None:
+    first, second = peers
+    record(first.journal, "/auth/login", status=401)
+    record(second.journal, "/auth/login", status=200)
+    record(second.journal, "/auth/action", status=200, method="GET")
+    record(first.journal, "/auth/action", status=200)
+    assert [e["path"] for e in first.entries(2)] == ["/auth/action", "/auth/action"]
+    assert [e["worker"] for e in first.entries(2)] == [202, 101]
+    assert [e["worker"] for e in second.entries(path="/auth/login")] == [101, 202]
+    assert [e["worker"] for e in second.entries(status=401)] == [101]
+    assert [e["worker"] for e in second.entries(method="get")] == [202]
+    assert first.entries(0) == []
+
+
+def test_clearing_through_one_worker_clears_them_all(peers: list[JournalPeers]) -> None:
+    first, second = peers
+    record(first.journal, "/a")
+    record(second.journal, "/b")
+    second.clear()
+    assert len(first.journal) == len(second.journal) == 0
+    assert first.entries() == []
+
+
+def test_a_gone_workers_socket_is_skipped_and_removed(peers: list[JournalPeers],
+                                                     directory: Path) -> None:
+    stale = directory / "303.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as dead:
+        dead.bind(str(stale))  # bound, never listening: what a killed worker leaves behind
+    record(peers[0].journal, "/a")
+    assert [e["worker"] for e in peers[1].entries()] == [101]
+    assert not stale.exists()
+
+
+def test_a_malformed_question_gets_an_error_and_the_worker_keeps_answering(
+        peers: list[JournalPeers]) -> None:
+    first, second = peers
+    record(second.journal, "/b")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.connect(str(second.path))
+        conn.sendall(b"[1, 2]\n")
+        conn.shutdown(socket.SHUT_WR)
+        assert b"bad question" in conn.recv(4096)
+    assert _ask_one(second.path, {"op": "entries", "limit": None, "filters": {}}) is not None
+    assert [e["path"] for e in first.entries()] == ["/b"]
+
+
+def test_a_closed_peer_takes_its_socket_with_it(directory: Path) -> None:
+    peer = JournalPeers(directory, Journal(5), worker=404).start()
+    assert peer.path.exists()
+    peer.close()
+    assert not peer.path.exists()
+    assert peer.size == 5
