@@ -43,14 +43,19 @@ class _Handler(socketserver.StreamRequestHandler):
     """One question per connection: a JSON line in, one JSON document out."""
 
     server: _Server
+    timeout = TIMEOUT_SECONDS  # a caller that connects and sends nothing does not keep a thread
 
     def handle(self) -> None:
         try:
-            question = json.loads(self.rfile.readline(_MAX_REQUEST))
-            answer = _answer(self.server.journal, question)
+            line = self.rfile.readline(_MAX_REQUEST)
+        except OSError:  # timed out, or the caller went away
+            return
+        try:
+            answer = _answer(self.server.journal, json.loads(line))
         except (ValueError, TypeError, AttributeError) as exc:
             answer = {"error": f"bad question: {exc}"}
-        self.wfile.write(json.dumps(answer).encode())
+        with contextlib.suppress(OSError):
+            self.wfile.write(json.dumps(answer).encode())
 
 
 def _answer(journal: Journal, question: dict[str, Any]) -> dict[str, Any]:

@@ -102,6 +102,20 @@ def test_a_malformed_question_gets_an_error_and_the_worker_keeps_answering(
     assert [e["path"] for e in first.entries()] == ["/b"]
 
 
+def test_a_caller_that_sends_nothing_is_dropped_and_others_are_answered(
+        peers: list[JournalPeers], monkeypatch: pytest.MonkeyPatch) -> None:
+    from simulator.admin import journal_peers
+
+    monkeypatch.setattr(journal_peers._Handler, "timeout", 0.2)
+    first, second = peers
+    record(second.journal, "/b")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as silent:
+        silent.connect(str(second.path))  # never asks
+        assert [e["path"] for e in first.entries()] == ["/b"]  # meanwhile, others are answered
+        silent.settimeout(5)
+        assert silent.recv(100) == b""  # the worker hung up on it, answering nothing
+
+
 def test_a_closed_peer_takes_its_socket_with_it(directory: Path) -> None:
     peer = JournalPeers(directory, Journal(5), worker=404).start()
     assert peer.path.exists()
