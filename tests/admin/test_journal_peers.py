@@ -122,3 +122,20 @@ def test_a_closed_peer_takes_its_socket_with_it(directory: Path) -> None:
     peer.close()
     assert not peer.path.exists()
     assert peer.size == 5
+
+
+def test_a_reset_through_one_worker_clears_every_workers_journal(directory: Path) -> None:
+    from simulator import Simulator
+
+    sim = Simulator()
+    sibling = JournalPeers(directory, Journal(50), worker=202).start()
+    sim.control.journal_peers = JournalPeers(directory, sim.control.journal, worker=101).start()
+    try:
+        record(sibling.journal, "/b")
+        assert sim.client().post("/auth/login/init", json={}).status_code == 400
+        assert {e["worker"] for e in sim.control.journals.entries()} == {101, 202}
+        sim.control.reset()
+        assert len(sibling.journal) == len(sim.control.journal) == 0
+    finally:
+        sim.control.journal_peers.close()
+        sibling.close()
