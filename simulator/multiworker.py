@@ -20,11 +20,13 @@ import argparse
 import json
 import os
 import shutil
+import signal
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from simulator.admin.journal_peers import PEERS_ENV, JournalPeers
+from simulator.admin.journal_peers import MAX_DIRECTORY_LENGTH, PEERS_ENV, JournalPeers
 
 STORE_ENV = "DFNS_SIM_WORKER_STORE"
 SETTINGS_ENV = "DFNS_SIM_WORKER_SETTINGS"
@@ -58,10 +60,36 @@ def create_app() -> Any:
     sim = Simulator(store=open_store(url), **_settings())
     sim.bootstrap()  # restored from the store's meta table, never re-created
     sim.control.share()  # one clock and one set of faults for all workers (admin/shared.py)
-    peers = os.environ.get(PEERS_ENV)
-    if peers and sim.control.journal.enabled:  # one journal for all (admin/journal_peers.py)
-        sim.control.journal_peers = JournalPeers(peers, sim.control.journal).start()
+    share_journal(sim)
     return sim.app
+
+
+def share_journal(sim: Any) -> None:
+    """Serve this worker's journal to its siblings and read theirs (admin/journal_peers.py).
+    A socket that cannot be made leaves the journal per worker; the server still starts."""
+    directory = os.environ.get(PEERS_ENV)
+    if not directory or not sim.control.journal.enabled:
+        return
+    try:
+        sim.control.journal_peers = JournalPeers(directory, sim.control.journal).start()
+    except OSError as exc:
+        print(f"dfns-sim: warning: the request journal stays per worker ({exc})",
+              file=sys.stderr, flush=True)
+
+
+def journal_directory() -> str | None:
+    """A private (0700) directory for the workers' journal sockets whose paths fit a socket
+    address: under the temporary directory, or /tmp when that one's path is too long (as on
+    macOS, or under pytest); None when neither will do (the journal then stays per worker)."""
+    for base in (None, "/tmp"):
+        try:
+            path = tempfile.mkdtemp(prefix="dfns-sim-journal-", dir=base)
+        except OSError:
+            continue
+        if len(path) <= MAX_DIRECTORY_LENGTH:
+            return path
+        shutil.rmtree(path, ignore_errors=True)
+    return None
 
 
 def store_url(args: argparse.Namespace) -> tuple[str, Path | None]:
@@ -81,15 +109,26 @@ def store_url(args: argparse.Namespace) -> tuple[str, Path | None]:
 def serve_workers(args: argparse.Namespace) -> int:
     url, temporary = store_url(args)
     # The workers' journal sockets (admin/journal_peers.py): private to this user (0700).
-    peers = tempfile.mkdtemp(prefix="dfns-sim-journal-")
-    os.environ[PEERS_ENV] = peers
+    peers = journal_directory() if args.workers > 1 else None
+    if peers is not None:
+        os.environ[PEERS_ENV] = peers
+    # uvicorn stops on SIGTERM, then raises it again once stopped; without a handler of ours
+    # that would end the process before the clean-up below (a single process does, with
+    # --store). Ours turns it into a normal exit.
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         return _serve_on(args, url)
-    finally:  # ephemeral state: nothing left in /dev/shm (RAM) once the server stops
-        os.environ.pop(PEERS_ENV, None)
-        shutil.rmtree(peers, ignore_errors=True)
+    finally:  # ephemeral state: nothing left in /dev/shm (RAM) or /tmp once the server stops
+        signal.signal(signal.SIGTERM, previous)
+        if peers is not None:
+            os.environ.pop(PEERS_ENV, None)
+            shutil.rmtree(peers, ignore_errors=True)
         if temporary is not None:
             shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(0)
 
 
 def _serve_on(args: argparse.Namespace, url: str) -> int:

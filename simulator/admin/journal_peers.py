@@ -28,6 +28,8 @@ from simulator.admin.journal import Journal
 
 PEERS_ENV = "DFNS_SIM_WORKER_PEERS"  # the directory of the workers' sockets
 SUFFIX = ".sock"
+# A Unix socket's path must fit in ~104 bytes (macOS; 108 on Linux); a pid has up to 7 digits.
+MAX_DIRECTORY_LENGTH = 104 - len("/4194304" + SUFFIX) - 1
 TIMEOUT_SECONDS = 2.0  # a worker stuck longer than this is left out of the answer
 _MAX_REQUEST = 4096
 

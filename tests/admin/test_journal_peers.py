@@ -139,3 +139,33 @@ def test_a_reset_through_one_worker_clears_every_workers_journal(directory: Path
     finally:
         sim.control.journal_peers.close()
         sibling.close()
+
+
+def test_the_sockets_directory_falls_back_to_tmp_when_the_temporary_one_is_too_long(
+        directory: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from simulator.multiworker import journal_directory
+
+    deep = directory / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+    chosen = journal_directory()
+    assert chosen is not None and chosen.startswith("/tmp/dfns-sim-journal-")
+    shutil.rmtree(chosen)
+    assert list(deep.iterdir()) == []  # the too-long attempt is not left behind
+
+
+def test_a_worker_whose_socket_cannot_be_made_starts_with_its_own_journal(
+        directory: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from simulator import Simulator
+    from simulator.admin.journal_peers import PEERS_ENV
+    from simulator.multiworker import share_journal
+
+    deep = directory / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    monkeypatch.setenv(PEERS_ENV, str(deep))
+    sim = Simulator()
+    share_journal(sim)
+    assert sim.control.journal_peers is None
+    assert sim.control.journals is sim.control.journal
+    assert "the request journal stays per worker (AF_UNIX path too long)" in capsys.readouterr().err

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -212,9 +213,12 @@ def test_serve_workers_command(tmp_path: Path) -> None:
     """``dfns-sim serve --workers 2``: one bootstrap for all, flows and replays across workers."""
     port = free_port()
     boot_file = tmp_path / "boot.json"
+    # Where the server makes its journal sockets' directory: short, as a socket path must be.
+    scratch = Path(tempfile.mkdtemp(prefix="jt-", dir="/tmp"))
     proc = subprocess.Popen([sys.executable, "-m", "simulator.cli", "serve", "--port", str(port),
                              "--workers", "2", "--bootstrap-out", str(boot_file)],
-                            start_new_session=True, stdout=subprocess.PIPE, text=True)
+                            start_new_session=True, stdout=subprocess.PIPE, text=True,
+                            env=dict(os.environ, TMPDIR=str(scratch)))
     assert proc.stdout is not None
     banner = proc.stdout.readline()  # "... sharing /dev/shm/dfns-sim-workers-XXXX/state.sqlite"
     state_dir = Path(banner.split(" sharing ")[1].split(" (org")[0]).parent
@@ -282,15 +286,20 @@ def test_serve_workers_command(tmp_path: Path) -> None:
         assert set(locks) == {first, second}
         for stats in locks.values():
             assert stats["busyRetries"] >= 0 and stats["waitSeconds"] >= 0.0
+        assert [p.name for p in scratch.iterdir()][0].startswith("dfns-sim-journal-")
     finally:
         stop(proc)
     assert not state_dir.exists()  # the ephemeral shared state leaves nothing in RAM
+    assert list(scratch.iterdir()) == []  # nor the journal sockets anything in TMPDIR
+    scratch.rmdir()
 
 
 def test_single_process_hosts_on_one_store(tmp_path: Path) -> None:
     """``dfns-sim serve --store URL`` without --workers (one process per host, as in the
     several-hosts recipe): the state lives in the given store, shared with the other host."""
     state = tmp_path / "hosts.sqlite"
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
     hosts = []
     try:
         for name in ("a", "b"):
@@ -298,7 +307,8 @@ def test_single_process_hosts_on_one_store(tmp_path: Path) -> None:
             boot_file = tmp_path / f"boot-{name}.json"
             proc = subprocess.Popen([sys.executable, "-m", "simulator.cli", "serve", "--port",
                                      str(port), "--store", f"sqlite:///{state}",
-                                     "--bootstrap-out", str(boot_file)], start_new_session=True)
+                                     "--bootstrap-out", str(boot_file)], start_new_session=True,
+                                    env=dict(os.environ, TMPDIR=str(scratch)))
             hosts.append(proc)
             _wait_ready(port, proc)
             hosts_boot = json.loads(boot_file.read_text())
@@ -321,6 +331,8 @@ def test_single_process_hosts_on_one_store(tmp_path: Path) -> None:
     finally:
         for proc in hosts:
             stop(proc)
+    assert [proc.returncode for proc in hosts] == [0, 0]  # SIGTERM is a normal stop
+    assert list(scratch.iterdir()) == []  # one process per host: no journal sockets to share
 
 
 def test_state_and_store_are_exclusive(capsys: pytest.CaptureFixture[str]) -> None:
