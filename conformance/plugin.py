@@ -62,7 +62,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config._dfns_progress = [0, 0, 0]  # type: ignore[attr-defined]
     # Bad options are one usage error before collection, not the same error in every check.
     try:
-        disabled_rules(_option(config, "--dfns-disable-rules", ""))
+        config._dfns_disabled_rules = disabled_rules(  # type: ignore[attr-defined]
+            _option(config, "--dfns-disable-rules", ""))
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
     if not config.pluginmanager.has_plugin("dfns_sim"):  # else simulator/pytest_plugin.py does
@@ -96,7 +97,7 @@ def _option(config: pytest.Config, name: str, default: Any = None) -> Any:
 def dfns_target(pytestconfig: pytest.Config) -> Target:
     spec = _option(pytestconfig, "--dfns-target", "inprocess") or "inprocess"
     policy = None
-    disabled = disabled_rules(_option(pytestconfig, "--dfns-disable-rules", ""))
+    disabled: frozenset[str] = getattr(pytestconfig, "_dfns_disabled_rules", frozenset())
     if disabled:
         from simulator.verification.policy import VerificationPolicy
 
