@@ -124,8 +124,7 @@ class JournalPeers:
         return [view for *_, view in rows]
 
     def clear(self) -> None:
-        for _ in self._ask({"op": "clear"}):
-            pass
+        self._ask({"op": "clear"})  # each worker clears its own as it answers
 
     def _ask(self, question: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
         """(worker, answer) from this worker (directly) and from every sibling's socket."""
