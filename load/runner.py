@@ -7,7 +7,7 @@ on 127.0.0.1) → Locust's HTML and CSV, plus ``summary.json``, ``summary.md`` a
 ``reports/load/<profile>/``.
 
 Every run is bounded: ``--run-time`` (Locust stops), ``--max-requests`` per Locust process
-(the profiles quit), and a hard wall-clock kill at run-time + 90 s. Only loopback is targeted.
+(the profiles quit), and a hard wall-clock stop at run-time + 90 s. Only loopback is targeted.
 
 Ctrl-C (SIGINT), SIGTERM or SIGHUP (the terminal closed) ends a run the way Ctrl-C ends
 Locust's own: Locust gets SIGINT (it stops its users, writes its HTML and CSV), the server is
@@ -177,6 +177,9 @@ class _Processes:
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # SIGHUP: the terminal closed
 # Locust answering SIGINT stops its users (--stop-timeout 3) and writes its HTML and CSV.
 LOCUST_QUIT_GRACE = 20.0
+# The wall-clock bound of a run: its run time plus this many seconds (start-up, provisioning
+# the identities, --stop-timeout, writing the reports), after which Locust is stopped.
+HARD_BOUND_MARGIN = 90
 
 
 def _raise_stopped(signum: int, _frame: FrameType | None) -> None:
@@ -301,8 +304,11 @@ def _drive(profile: Profile, out: Path, log: IO[bytes], procs: _Processes, *, us
                  "--master-port", str(port)] if processes else []
         proc = locust(*common_args, *run_args, *extra)
     try:
-        code = proc.wait(seconds + 90)
+        code = proc.wait(seconds + HARD_BOUND_MARGIN)
     except subprocess.TimeoutExpired:
+        # Past its bound: first the Ctrl-C a terminal would send, so that Locust still writes
+        # what it has (HTML, CSV, final stats), then the kill.
+        _quit_locust(procs.locust, [])
         stop(proc)
         code = -9
     for worker in procs.locust[1:]:

@@ -141,3 +141,18 @@ def test_an_error_before_locust_starts_stops_the_server(
     assert servers[0].poll() is not None
     with pytest.raises(ProcessLookupError):  # nothing is left in the server's process group
         os.killpg(servers[0].pid, 0)
+
+
+def test_a_run_past_its_wall_clock_bound_is_stopped_with_its_reports(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hard bound: Locust still running when it passes gets the Ctrl-C first, so its HTML,
+    CSV and final stats are written before the kill (exit code -9 in the summary)."""
+    monkeypatch.setattr(runner, "HARD_BOUND_MARGIN", -54)  # a 60 s run stopped after ~6 s
+    started = time.monotonic()
+    summary = runner.run("hot-path-key-p256", users=1, run_time="60s", out_dir=str(tmp_path),
+                         quiet=True)
+    assert time.monotonic() - started < 40
+    assert summary["exit_code"] == -9
+    assert summary["requests"] > 0 and summary["failures"] == 0
+    for name in ("locust_report.html", "locust_stats.csv", "final_stats.json", "summary.md"):
+        assert (tmp_path / name).stat().st_size > 0, name
