@@ -1,5 +1,5 @@
 """What a load run leaves behind, from Locust's CSV and final stats: ``summary.json``,
-``summary.md`` and ``latency.png`` (``latency.svg`` without matplotlib), in the run's folder.
+``summary.md`` and ``latency.png``, in the run's folder.
 """
 
 from __future__ import annotations
@@ -157,13 +157,11 @@ def draw_latency(out: Path) -> str | None:
     xs, p50, p95, rps = series
     t0 = _num(aggregated[_drawn(aggregated)[0]]["Timestamp"])  # the series' second 0
     server = server_timing_series(every_row, t0)
-    try:
-        import matplotlib
+    import matplotlib  # a dependency (pyproject.toml); imported here, only when drawing
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return _draw_svg(out, xs, p50, p95, rps)
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     panels = 3 if server is not None else 2
     fig, axes = plt.subplots(panels, 1, figsize=(9, 3 * panels), sharex=True)
     top, bottom = axes[0], axes[-1]
@@ -189,25 +187,3 @@ def draw_latency(out: Path) -> str | None:
     fig.savefig(out / "latency.png", dpi=100)
     plt.close(fig)
     return "latency.png"
-
-
-def _draw_svg(out: Path, xs: list[float], p50: list[float], p95: list[float],
-              rps: list[float]) -> str:
-    width, height = 800, 300
-    x_max = max(xs) or 1
-    y_max = max(p95 + p50) or 1
-
-    def poly(ys: list[float], top: float, color: str) -> str:
-        y_scale = max(ys) or 1
-        # Every series is built from the same history rows, so the lengths always match.
-        points = " ".join(f"{40 + x / x_max * (width - 60):.1f},{top + 120 - y / y_scale * 110:.1f}"
-                          for x, y in zip(xs, ys, strict=True))
-        return f'<polyline fill="none" stroke="{color}" points="{points}"/>'
-
-    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">'
-           f'<text x="40" y="12">latency ms (p50 blue, p95 red, max {y_max:g})</text>'
-           f'{poly(p50, 10, "blue")}{poly(p95, 10, "red")}'
-           f'<text x="40" y="160">requests/s (max {max(rps):g})</text>'
-           f'{poly(rps, 165, "green")}</svg>')
-    (out / "latency.svg").write_text(svg)
-    return "latency.svg"

@@ -3,7 +3,7 @@
 Steps: pick a free loopback port → start ``dfns-sim serve --bootstrap-out`` as a child process
 → run Locust headless (``--processes N`` or an explicit master + N ``--worker`` processes, all
 on 127.0.0.1) → Locust's HTML and CSV, plus ``summary.json``, ``summary.md`` and
-``latency.png`` (or ``latency.svg`` without matplotlib; written by load/report.py) in
+``latency.png`` (written by load/report.py) in
 ``reports/load/<profile>/``.
 
 Every run is bounded: ``--run-time`` (Locust stops), ``--max-requests`` per Locust process
@@ -221,7 +221,7 @@ def run(profile_name: str, *, users: int = 10, spawn_rate: float | None = None,
     out.mkdir(parents=True, exist_ok=True)
     # An earlier run's files would pass for this run's (a partial report lists what is there).
     for old in [*out.glob("locust_*"), out / "final_stats.json", out / "summary.json",
-                out / "summary.md", out / "latency.png", out / "latency.svg"]:
+                out / "summary.md", out / "latency.png"]:
         old.unlink(missing_ok=True)
     received: list[int] = []  # stop signals, noted (not raised) while the cleanup runs
     procs = _Processes()
