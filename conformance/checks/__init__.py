@@ -1,3 +1,11 @@
 """Check tables; importing this package registers every check in conformance.registry."""
 
-from conformance.checks import fido2, headers, keys, management, properties, protocol  # noqa: F401
+from conformance.checks import (  # noqa: F401
+    applications,
+    fido2,
+    headers,
+    keys,
+    management,
+    properties,
+    protocol,
+)

@@ -389,7 +389,7 @@ def pat_permission_beyond_user(ctx: Any) -> Any:
 
 
 def _limited_app(ctx: Any, operations: list[str]) -> tuple[Any, str]:
-    from conformance.checks.protocol import create_app
+    from conformance.checks.applications import create_app
 
     admin = admin_user(ctx)
     app = ok(create_app(ctx, admin, permission_id=_permission(ctx, operations)))
