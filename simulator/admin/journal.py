@@ -115,8 +115,8 @@ class Exchange(NamedTuple):
     """
 
     seq: int
-    # Wall-clock epoch of the recording: orders the journals of several workers even when the
-    # simulated clock is frozen (``at`` then ties). Not shown.
+    # Wall-clock epoch at which the request arrived: orders the journals of several workers by
+    # arrival, even when the simulated clock is frozen (``at`` then ties). Not shown.
     wall: float
     at: float  # epoch seconds on the simulator's clock; formatted when read
     method: str
@@ -166,12 +166,12 @@ class Journal:
     def enabled(self) -> bool:
         return self._size > 0
 
-    def record(self, *fields: Any) -> None:
+    def record(self, *fields: Any, arrived: float | None = None) -> None:
         """Append one exchange: the :class:`Exchange` fields after ``seq`` and ``wall``, in
-        order."""
+        order; ``arrived`` is the wall-clock time the request came in (default: now)."""
         if not self._size:
             return
-        wall = time.time()
+        wall = time.time() if arrived is None else arrived
         with self._lock:
             self._counter += 1
             self._entries.append(Exchange(self._counter, wall, *fields))

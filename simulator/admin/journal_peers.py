@@ -3,7 +3,7 @@
 Recording stays in each worker's memory, so the request path pays nothing more. Each worker
 also answers for its journal on a Unix socket, ``<pid>.sock`` in a directory the parent
 process makes (mode 0700, removed when the server stops). ``GET /_sim/journal`` on any worker
-asks every socket there and merges the answers by the time they were recorded;
+asks every socket there and merges the answers by the time each request arrived;
 ``DELETE /_sim/journal`` and ``/_sim/reset`` ask each worker to clear its own. Each entry then
 says which worker (``"worker"``: its pid, as ``GET /_sim/health`` gives it) answered, since
 every worker numbers its entries (``seq``) on its own.

@@ -184,11 +184,13 @@ class FaultsAndJournal:
         # Raw values only (epoch, bytes, header lists): formatting and masking happen when the
         # journal is read, not on the request path.
         try:
+            elapsed = time.perf_counter() - started
             self.journal.record(
                 self.now(), scope["method"], scope["path"], scope.get("query_string", b""),
                 list(scope.get("headers", ())), request_body, status, response_headers,
-                response_body, round((time.perf_counter() - started) * 1000, 3),
+                response_body, round(elapsed * 1000, 3),
                 None if rule is None else {"id": rule.id, "action": rule.action},
+                arrived=time.time() - elapsed,
             )
         except Exception:  # noqa: BLE001 - the journal must never break a request
             log.exception("could not record a journal entry")

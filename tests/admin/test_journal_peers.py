@@ -56,6 +56,17 @@ def test_each_worker_reads_every_workers_entries_in_the_order_they_were_recorded
         assert MASK in str(items[0]["requestBody"]) and "hunter2" not in str(items)
 
 
+def test_entries_are_merged_in_the_order_the_requests_arrived(peers: list[JournalPeers]) -> None:
+    first, second = peers
+    # A slow request on the first worker arrived before a quick one on the second, but its
+    # exchange is recorded after it: the merged journal follows arrival.
+    second.journal.record(1.0, "POST", "/quick", b"", [], b"", 200, [], b"", 1.0, None,
+                          arrived=1_800_000_001.0)
+    first.journal.record(1.0, "POST", "/slow", b"", [], b"", 200, [], b"", 2000.0, None,
+                         arrived=1_800_000_000.0)
+    assert [e["path"] for e in second.entries()] == ["/slow", "/quick"]
+
+
 def test_limit_and_filters_apply_to_the_merged_journal(peers: list[JournalPeers]) -> None:
     first, second = peers
     record(first.journal, "/auth/login", status=401)
