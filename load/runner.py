@@ -27,7 +27,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,8 +78,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(out: Path, *, server_workers: int = 1, timeout: float = 30.0
-                 ) -> tuple[subprocess.Popen, dict[str, Any]]:
+def start_server(out: Path, *, server_workers: int = 1, extra: Sequence[str] = (),
+                 timeout: float = 30.0) -> tuple[subprocess.Popen, dict[str, Any]]:
+    """``dfns-sim serve`` on a free loopback port (``extra``: more serve arguments), its log
+    and bootstrap file in ``out``; returns once it answers, with the bootstrap (``baseUrl``
+    names the port). A server that does not come up is stopped, never handed back."""
     port = free_port()
     boot_file = out / "bootstrap.json"
     boot_file.unlink(missing_ok=True)
@@ -87,6 +90,7 @@ def start_server(out: Path, *, server_workers: int = 1, timeout: float = 30.0
            str(port), "--bootstrap-out", str(boot_file)]
     if server_workers > 1:
         cmd += ["--workers", str(server_workers)]
+    cmd += list(extra)
     with open(out / "serve.log", "wb") as log:  # the child keeps its own copy of the handle
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log,
                                 start_new_session=True)

@@ -7,16 +7,16 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from load.loadgen import Connection, request_bytes
-from load.runner import free_port
+from load.runner import start_server
 
 PROTECTED = "/auth/credentials/code"
 # The generator's CPU per request (P2) or flow (P3) spent in the kernel (loopback TCP, which
@@ -45,15 +45,14 @@ def wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 30) -> None
 def start_sim(
     tmp: Path, name: str, extra: Sequence[str] = ()
 ) -> tuple[subprocess.Popen, dict[str, Any], int]:
-    port = free_port()
-    boot_file = tmp / f"{name}-bootstrap.json"
-    proc = spawn([sys.executable, "-m", "simulator.cli", "serve", "--port", str(port),
-                   "--bootstrap-out", str(boot_file), *extra], tmp / f"{name}.log")
-    deadline = time.monotonic() + 30
-    while not boot_file.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    wait_until_up(f"http://127.0.0.1:{port}/auth/login/init", proc)
-    return proc, json.loads(boot_file.read_text()), port
+    """``dfns-sim serve`` (load/runner.py's start, its files in ``tmp/name``): the process, its
+    bootstrap and its port."""
+    out = tmp / name
+    out.mkdir(exist_ok=True)
+    proc, boot = start_server(out, extra=extra)
+    port = urlsplit(boot["baseUrl"]).port
+    assert port is not None  # start_server always names one
+    return proc, boot, port
 
 
 class Identity:
