@@ -98,8 +98,9 @@ def server_timing_series(rows: list[dict[str, str]], t0: float, metric: str = "v
         if row.get("Type") == SERVER_TIMING and row.get("Name", "").startswith(metric + " "):
             entries.setdefault(row["Name"], []).append(row)
     # A window with no sample reads 0 (or N/A): not drawn as 0 µs.
-    drawn = {name: [r for r in rows if _num(r.get("50%")) > 0] for name, rows in entries.items()}
-    drawn = {name: rows for name, rows in drawn.items() if rows}
+    drawn = {name: [r for r in series if _num(r.get("50%")) > 0]
+             for name, series in entries.items()}
+    drawn = {name: series for name, series in drawn.items() if series}
     if not drawn:
         return None
     name, chosen = max(drawn.items(), key=lambda item: _num(

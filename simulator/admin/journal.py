@@ -184,7 +184,7 @@ class Journal:
     def stamped(self, limit: int | None = None, *, method: str | None = None,
                 path: str | None = None, status: int | None = None
                 ) -> list[tuple[float, dict[str, Any]]]:
-        """:meth:`entries`, each with the wall-clock time it was recorded (for merging the
+        """:meth:`entries`, each with the wall-clock time its request arrived (for merging the
         journals of several workers, simulator/admin/journal_peers.py)."""
         return [(r.wall, r.view()) for r in self._select(limit, method, path, status)]
 
