@@ -15,7 +15,8 @@ def _load(args: argparse.Namespace) -> int:
         summary = run(args.profile, users=args.users, spawn_rate=args.spawn_rate,
                       run_time=args.run_time, shape=args.shape, processes=args.processes,
                       master_workers=args.master_workers, max_requests=args.max_requests,
-                      server_workers=args.server_workers, out_dir=args.out)
+                      server_workers=args.server_workers, bootstrap=args.bootstrap,
+                      out_dir=args.out)
     except Interrupted as stopped:  # Locust and the server are stopped already: say where to look
         where = (f"partial report in {stopped.out}" if stopped.summary is not None
                  else "no report (stopped before Locust started)")
@@ -60,9 +61,9 @@ def add_commands(sub: Any) -> None:
 
     load = sub.add_parser(
         "load", help="run a Locust profile headless against a loopback dfns-sim serve",
-        description="Starts dfns-sim serve on a free loopback port, runs PROFILE with Locust "
-                    "(headless, bounded), writes reports/load/PROFILE/ (HTML, CSV, summary, "
-                    "latency picture).")
+        description="Starts dfns-sim serve on a free loopback port (or drives one already "
+                    "running: --bootstrap), runs PROFILE with Locust (headless, bounded), "
+                    "writes reports/load/PROFILE/ (HTML, CSV, summary, latency picture).")
     load.add_argument("profile", choices=sorted(PROFILES))
     load.add_argument("--users", "-u", type=cli_types.positive_int, default=10,
                       help="peak concurrent users")
@@ -79,8 +80,13 @@ def add_commands(sub: Any) -> None:
                             metavar="N",
                             help="distributed Locust on loopback: one --master and N --worker "
                                  "processes")
-    load.add_argument("--server-workers", type=cli_types.positive_int, default=1,
-                      help="dfns-sim serve --workers N (shared SQLite state)")
+    servers = load.add_mutually_exclusive_group()
+    servers.add_argument("--server-workers", type=cli_types.positive_int, default=1,
+                         help="dfns-sim serve --workers N (shared SQLite state)")
+    servers.add_argument("--bootstrap", metavar="FILE", default=None,
+                         help="drive the dfns-sim serve already running that wrote this "
+                              "--bootstrap-out file (started with your own options) instead "
+                              "of starting one; it is left running")
     load.add_argument("--max-requests", type=cli_types.positive_int, default=200_000,
                       help="stop each Locust process after this many requests")
     load.add_argument("--out", default=None, help="report folder (default reports/load/PROFILE)")

@@ -64,7 +64,7 @@ def markdown(s: dict[str, Any]) -> str:
     lines = [f"# Load run: {s['profile']}", "",
              f"{s['description']}. Users {s['users']}, run time {s['run_time']} s, "
              f"shape {s['shape'] or 'none (constant)'}, Locust processes {_locust_layout(s)}, "
-             f"server workers {s['server_workers']}; exit code {s['exit_code']}.", "",
+             f"{_server(s)}; exit code {s['exit_code']}.", "",
              *([f"**Interrupted ({s['interrupted']}) after {s['wall_seconds']:.0f} s: partial "
                 "figures, up to the stop.**", ""] if s.get("interrupted") else []),
              f"**{s['requests']} HTTP requests, {s['failures']} failures, {s['rps']} req/s.**", "",
@@ -80,6 +80,12 @@ def markdown(s: dict[str, Any]) -> str:
                      f"| {r['p95']:g} | {r['p99']:g} |")
     lines += ["", "Files: " + ", ".join(s["files"]), ""]
     return "\n".join(lines)
+
+
+def _server(s: dict[str, Any]) -> str:
+    if s.get("target"):  # dfns-sim load --bootstrap: a server the run did not start
+        return f"server {s['target']} (already running)"
+    return f"server workers {s['server_workers']}"
 
 
 def _locust_layout(s: dict[str, Any]) -> str:

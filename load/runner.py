@@ -1,7 +1,8 @@
 """``dfns-sim load PROFILE``: serve on loopback, run a Locust profile headless, write reports.
 
 Steps: pick a free loopback port → start ``dfns-sim serve --bootstrap-out`` as a child process
-→ run Locust headless (``--processes N`` or an explicit master + N ``--worker`` processes, all
+(or, with ``bootstrap=``, use a server already running, named by its bootstrap file) → run
+Locust headless (``--processes N`` or an explicit master + N ``--worker`` processes, all
 on 127.0.0.1) → Locust's HTML and CSV, plus ``summary.json``, ``summary.md`` and
 ``latency.png`` (written by load/report.py) in
 ``reports/load/<profile>/``.
@@ -36,7 +37,7 @@ from typing import IO, Any
 
 import httpx
 
-from load.common import BOOTSTRAP_ENV, FINAL_STATS_ENV, MAX_REQUESTS_ENV
+from load.common import BOOTSTRAP_ENV, FINAL_STATS_ENV, MAX_REQUESTS_ENV, check_target
 from load.report import summarise
 
 PROFILES_DIR = Path(__file__).parent / "profiles"
@@ -208,24 +209,58 @@ def _stop_signals(handler: Callable[[int, FrameType | None], Any]) -> Iterator[N
             signal.signal(signum, old if old is not None else signal.SIG_DFL)
 
 
+def external_server(bootstrap: str) -> dict[str, Any]:
+    """The bootstrap of a ``dfns-sim serve`` someone else started (the file its
+    ``--bootstrap-out`` wrote), checked before anything starts: readable, naming a ``baseUrl``
+    on loopback (unless ``DFNS_LOAD_ALLOW_REMOTE=1``), and a server answering there."""
+    expected = "expected the file dfns-sim serve --bootstrap-out writes"
+    try:
+        boot = json.loads(Path(bootstrap).read_text())
+    except OSError as exc:
+        raise SystemExit(f"dfns-sim load: cannot read {bootstrap!r}: "
+                         f"{exc.strerror or exc}") from None
+    except ValueError:  # includes a file that is not UTF-8
+        raise SystemExit(f"dfns-sim load: {bootstrap!r} is not JSON ({expected})") from None
+    base = boot.get("baseUrl") if isinstance(boot, dict) else None
+    if not isinstance(base, str) or not base.startswith(("http://", "https://")) \
+            or not isinstance(boot.get("serviceAccount"), dict):
+        raise SystemExit(f"dfns-sim load: {bootstrap!r} names no baseUrl and service "
+                         f"account ({expected})")
+    check_target(base)
+    try:  # /_sim/health answers even on a server started with --no-admin
+        httpx.get(base.rstrip("/") + "/_sim/health", timeout=5).raise_for_status()
+    except httpx.HTTPError as exc:
+        raise SystemExit(f"dfns-sim load: no dfns-sim answers at {base} "
+                         f"(from {bootstrap}): {exc}") from None
+    return dict(boot)
+
+
 def run(profile_name: str, *, users: int = 10, spawn_rate: float | None = None,
         run_time: str = "20s", shape: str | None = None, processes: int = 0,
         master_workers: int = 0, max_requests: int = 200_000, server_workers: int = 1,
-        out_dir: str | None = None, quiet: bool = False) -> dict[str, Any]:
+        bootstrap: str | None = None, out_dir: str | None = None,
+        quiet: bool = False) -> dict[str, Any]:
     """One bounded load run; returns its summary. On SIGINT, SIGTERM or SIGHUP: stops Locust (which
     writes its reports) and the server, writes a summary marked interrupted and raises
-    ``Interrupted``. Whichever way it ends, nothing it started is left running."""
+    ``Interrupted``. Whichever way it ends, nothing it started is left running.
+
+    ``bootstrap``: drive the ``dfns-sim serve`` that wrote this bootstrap file instead of
+    starting one (it is neither configured nor stopped by the run)."""
     if profile_name not in PROFILES:
         raise SystemExit(f"unknown profile {profile_name!r}; choose one of {', '.join(PROFILES)}")
     profile = PROFILES[profile_name]
     seconds = parse_seconds(run_time)
     if seconds <= 0:
         raise SystemExit("--run-time must be positive: every load run is bounded")
+    if bootstrap is not None and server_workers != 1:
+        raise SystemExit("dfns-sim load: --server-workers starts a server; with --bootstrap "
+                         "the server is already running (start it with --workers instead)")
+    external = external_server(bootstrap) if bootstrap is not None else None
     out = Path(out_dir or Path("reports") / "load" / profile_name)
     out.mkdir(parents=True, exist_ok=True)
     # An earlier run's files would pass for this run's (a partial report lists what is there).
     for old in [*out.glob("locust_*"), out / "final_stats.json", out / "summary.json",
-                out / "summary.md", out / "latency.png"]:
+                out / "summary.md", out / "latency.png", out / "serve.log"]:
         old.unlink(missing_ok=True)
     received: list[int] = []  # stop signals, noted (not raised) while the cleanup runs
     procs = _Processes()
@@ -238,7 +273,7 @@ def run(profile_name: str, *, users: int = 10, spawn_rate: float | None = None,
                 code = _drive(profile, out, log, procs, users=users, spawn_rate=spawn_rate,
                               seconds=seconds, shape=shape, processes=processes,
                               master_workers=master_workers, max_requests=max_requests,
-                              server_workers=server_workers)
+                              server_workers=server_workers, external=external)
         except _Stopped as exc:
             received.insert(0, exc.signum)
         finally:
@@ -250,7 +285,9 @@ def run(profile_name: str, *, users: int = 10, spawn_rate: float | None = None,
             summary = summarise(
                 out, profile_name, profile, users=users, run_time=seconds, shape=shape,
                 processes=processes, master_workers=master_workers, exit_code=code,
-                wall_seconds=time.time() - started, server_workers=server_workers,
+                wall_seconds=time.time() - started,
+                server_workers=server_workers if external is None else None,
+                target=external["baseUrl"] if external is not None else None,
                 interrupted=signal.Signals(received[0]).name if received else None)
     if summary is not None and not quiet:
         print((out / "summary.md").read_text())
@@ -262,10 +299,16 @@ def run(profile_name: str, *, users: int = 10, spawn_rate: float | None = None,
 
 def _drive(profile: Profile, out: Path, log: IO[bytes], procs: _Processes, *, users: int,
            spawn_rate: float | None, seconds: int, shape: str | None, processes: int,
-           master_workers: int, max_requests: int, server_workers: int) -> int:
-    """Start the server and Locust (recorded in ``procs`` as they start), wait for Locust;
-    returns its exit code (-9: killed at the wall-clock bound)."""
-    procs.server, boot = start_server(out, server_workers=server_workers)
+           master_workers: int, max_requests: int, server_workers: int,
+           external: dict[str, Any] | None) -> int:
+    """Start the server (unless ``external`` is the bootstrap of a running one) and Locust
+    (recorded in ``procs`` as they start), wait for Locust; returns its exit code (-9: killed
+    at the wall-clock bound)."""
+    if external is None:
+        procs.server, boot = start_server(out, server_workers=server_workers)
+    else:  # the identity used, kept with the report as for a server of our own
+        boot = external
+        (out / "bootstrap.json").write_text(json.dumps(boot, indent=2) + "\n")
     host = boot["baseUrl"]
     env = dict(os.environ, **{
         BOOTSTRAP_ENV: str(out / "bootstrap.json"),
