@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from load.common import credential_code_body
 from load.loadgen import Connection, request_bytes
 from load.runner import start_server
 
@@ -140,7 +141,9 @@ def median_known(values: list[float | None]) -> float | None:
 
 
 def action_payload() -> str:
-    return json.dumps({"expiration": int((time.time() + 55) * 1000)}, separators=(",", ":"))
+    """The hot path's protected call body (load/common.py, as the Locust profiles send it),
+    as the JSON text an action signs."""
+    return json.dumps(credential_code_body(), separators=(",", ":"))
 
 
 def spread(values: list[float]) -> dict[str, float]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from load.bench.common import PROTECTED, spread
+from load.common import credential_code_body
 
 if TYPE_CHECKING:
     from starlette.testclient import TestClient
@@ -114,7 +115,7 @@ def profile(out: Path, flows: int = 300) -> list[str]:
     device = KeyAuthenticator("P-256", origin=boot["origin"])
     register_delegated(sa, "profile@bench.example.com", device)
     user = sa.as_(delegated_login(sa, "profile@bench.example.com"), device)
-    body = {"expiration": int((time.time() + 55) * 1000)}
+    body = credential_code_body()
     ok(user.signed("POST", PROTECTED, body))
     profiler = cProfile.Profile()
     profiler.enable()

@@ -12,7 +12,7 @@ import re
 import threading
 import time
 from collections import deque
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from simulator.clock import iso8601
 
@@ -144,6 +144,16 @@ class Exchange(NamedTuple):
         }
 
 
+_Row = TypeVar("_Row")
+
+
+def newest(rows: list[_Row], limit: int | None) -> list[_Row]:
+    """The last ``limit`` of ``rows`` (oldest first); all of them when ``limit`` is None."""
+    if limit is None:
+        return rows
+    return rows[-limit:] if limit > 0 else []
+
+
 class Journal:
     """A bounded ring buffer of exchanges. ``journal()`` reads, ``.clear()`` empties.
 
@@ -198,9 +208,7 @@ class Journal:
             rows = [r for r in rows if fnmatch.fnmatchcase(r.path, path)]
         if status is not None:
             rows = [r for r in rows if r.status == status]
-        if limit is not None:
-            rows = rows[-limit:] if limit > 0 else []
-        return rows
+        return newest(rows, limit)
 
     def __call__(self, limit: int | None = None, **filters: Any) -> list[dict[str, Any]]:
         return self.entries(limit, **filters)

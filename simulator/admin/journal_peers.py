@@ -24,7 +24,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from simulator.admin.journal import Journal
+from simulator.admin.journal import Journal, newest
 
 PEERS_ENV = "DFNS_SIM_WORKER_PEERS"  # the directory of the workers' sockets
 SUFFIX = ".sock"
@@ -119,9 +119,7 @@ class JournalPeers:
             for wall, view in answer.get("rows", []):
                 rows.append((wall, worker, view["seq"], {**view, "worker": worker}))
         rows.sort(key=lambda row: row[:3])
-        if limit is not None:
-            rows = rows[-limit:] if limit > 0 else []
-        return [view for *_, view in rows]
+        return [view for *_, view in newest(rows, limit)]
 
     def clear(self) -> None:
         self._ask({"op": "clear"})  # each worker clears its own as it answers
