@@ -29,13 +29,12 @@ from typing import Any
 
 from load.bench.http_vs_bare import p2
 from load.bench.inprocess import p1, p4, profile, testclient_class
-from load.bench.report import markdown
+from load.bench.report import TARGETS, markdown, verdicts
 from load.bench.scaling import lock_waits, p3, scaling_bound
 from load.cli import BENCH_STEPS, bench_steps
 
-__all__ = ["TARGETS", "lock_waits", "main", "markdown", "scaling_bound", "testclient_class"]
-
-TARGETS = {"P1": 0.8, "P2": 0.8, "P3_flows_s": 1000, "P3_scaling": 1.7, "P4": 5.0}
+__all__ = ["TARGETS", "lock_waits", "main", "markdown", "scaling_bound", "testclient_class",
+           "verdicts"]
 
 
 def main(args: argparse.Namespace | None = None) -> int:

@@ -7,7 +7,7 @@ import os
 import socket
 from collections.abc import Callable
 
-from load.bench import lock_waits, markdown
+from load.bench import TARGETS, lock_waits, markdown, verdicts
 from load.loadgen import Connection, run_flows
 
 
@@ -114,3 +114,47 @@ def test_flows_go_to_each_generators_own_server_when_given_several_ports() -> No
             s.close()
     assert result["flows"] > 0
     assert result["errors"] == 0
+
+
+def _full_report(p2_ratio: float, flows_s: float) -> dict[str, object]:
+    rps = {"median": 3000.0, "min": 2900.0, "max": 3100.0, "rounds": 5}
+    return {"date": "now", "machine": "m",
+            "P1": {"rows": {"Key P-256": {"core_ops_s": 1.0, "bare_ops_s": 1.0, "ratio": 0.95},
+                            "Key RSA-2048": {"core_ops_s": 1.0, "bare_ops_s": 1.0,
+                                             "ratio": 0.79}}},
+            "P2": {"sim_rps": rps, "bare_rps": rps, "ratio": p2_ratio, "generators": 2,
+                   "generator_ceiling_ping_rps": 12000.0},
+            "P3": {"flows_s": {}, "one_worker_flows_s": flows_s,
+                   "scaling_2w_over_1w_sqlite": 1.7, "scaling_2w_sqlite_over_1w_memory": 0.9,
+                   "scaling_bound_here": 1.55, "generators": 2, "cpus": 2, "errors": 0},
+            "P4": {"call": "POST /auth/action/init", "inprocess_calls_s": {"median": 10.0},
+                   "testclient_calls_s": {"median": 2.0}, "ratio": 5.0}}
+
+
+def test_verdicts_hold_each_figure_against_its_target_and_p1_by_its_lowest_case() -> None:
+    rows = verdicts(_full_report(p2_ratio=0.8, flows_s=999.9))
+    assert [(figure, target, met) for figure, _, _, target, met in rows] == [
+        ("P1", "≥ 0.8", False), ("P2", "≥ 0.8", True), ("P3", "≥ 1,000", False),
+        ("P3", "≥ 1.7", True), ("P4", "≥ 5", True)]
+    assert rows[0][1] == "lowest case (Key RSA-2048) ÷ bare cryptography"
+    assert rows[0][2] == 0.79
+    assert verdicts({"date": "now", "machine": "m"}) == []  # nothing measured, nothing judged
+    assert [r[0] for r in verdicts({"P4": {"ratio": 6.0}})] == ["P4"]  # --only P4
+
+
+def test_report_opens_with_the_verdict_table_and_the_targets_come_from_one_place() -> None:
+    text = markdown(_full_report(p2_ratio=0.698, flows_s=1022.0))
+    table = text.split("## Against the targets\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert table[2:] == [
+        "| P1 | lowest case (Key RSA-2048) ÷ bare cryptography | 0.790 | ≥ 0.8 | missed |",
+        "| P2 | POST /auth/action ÷ bare Starlette, one worker | 0.698 | ≥ 0.8 | missed |",
+        "| P3 | hot-path flows/s, one worker (median) | 1,022.0 | ≥ 1,000 | met |",
+        "| P3 | 2 workers ÷ 1 worker (shared SQLite) | 1.700 | ≥ 1.7 | met |",
+        "| P4 | sim.client() ÷ Starlette TestClient | 5.000 | ≥ 5 | met |"]
+    assert "allows with the generator on its cores is 1.55" in text
+    assert text.index("## Against the targets") < text.index("## P1 ")
+    for heading in ("## P1 core verification ÷ bare cryptography (target ≥ 0.8)",
+                    "(target ≥ 1,000)", "(target ≥ 1.7)",
+                    "## P4 in-process client ÷ Starlette TestClient (target ≥ 5)"):
+        assert heading in text
+    assert TARGETS == {"P1": 0.8, "P2": 0.8, "P3_flows_s": 1000, "P3_scaling": 1.7, "P4": 5.0}
