@@ -161,6 +161,27 @@ class StrOrNumber(Schema):
 
 
 @dataclass(frozen=True)
+class StrOrObject(Schema):
+    """A string, or an object taken as it is (a signature's ``message``: hex for ``Message``,
+    the typed-data object for ``Eip712``)."""
+
+    max_length: int = 100_000
+
+    def validate(self, value: Any, path: str) -> Any:
+        if isinstance(value, dict):
+            return value
+        if not isinstance(value, str):
+            raise _wrong_type(path, f"{path} must be a string or an object")
+        return Str(max_length=self.max_length).validate(value, path)
+
+    def empty(self) -> Any:
+        return ""
+
+    def openapi(self) -> dict[str, Any]:
+        return {"oneOf": [{"type": "string", "maxLength": self.max_length}, {"type": "object"}]}
+
+
+@dataclass(frozen=True)
 class Array(Schema):
     items: Schema
     max_items: int = 1000

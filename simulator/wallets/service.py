@@ -25,12 +25,12 @@ from simulator.clock import iso8601
 from simulator.models import END_USER, Application, User, evolve
 from simulator.services.core import Core
 from simulator.services.identity import Caller
-from simulator.wallets import chains, signers
+from simulator.wallets import chains, eip712, signers
 from simulator.wallets.models import ECDSA, ED25519, EDDSA, SECP256K1, Key, SignatureRequest, Wallet
 from simulator.wallets.networks import NetworkInfo, network_info, scheme_for_curve
 
 KEYS, WALLETS, SIGNATURES = "wallet_keys", "wallets", "signatures"
-SUPPORTED_KINDS = ("Hash", "Message")
+SUPPORTED_KINDS = ("Hash", "Message", "Eip712")
 
 
 # -- key material ---------------------------------------------------------------------------
@@ -236,7 +236,9 @@ def delegate(core: Core, caller: Caller, key: Key, user_id: str) -> Key:
 
 
 # -- signatures ----------------------------------------------------------------------------
-def _hex_bytes(value: str, field: str) -> bytes:
+def _hex_bytes(value: Any, field: str) -> bytes:
+    if not isinstance(value, str):  # ``message`` may be an object (for Eip712)
+        raise errors.bad_request(f"invalid {field}: expected hex", field=field)
     text = value[2:] if value[:2].lower() == "0x" else value
     try:
         return bytes.fromhex(text)
@@ -282,6 +284,13 @@ def _payload(key: Key, info: NetworkInfo | None,
         where = f"network {info.name}" if info else "an ECDSA key without an EVM network"
         raise errors.bad_request(
             f"Message signatures are not supported on {where}; sign a Hash instead", field="kind")
+    if kind == "Eip712":
+        if not evm or key.curve != SECP256K1:
+            where = f"network {info.name}" if info else "a key without an EVM network"
+            raise errors.bad_request(f"Eip712 signatures are not supported on {where}; they "
+                                     "are for EVM networks", field="kind")
+        return eip712.typed_data_digest(body.get("types"), body.get("domain"),
+                                        body.get("message"), body.get("primaryType")), None, True
     raise errors.bad_request(f"signature kind {kind} is not supported by the simulator "
                              f"(supported: {', '.join(SUPPORTED_KINDS)})", field="kind")
 

@@ -249,7 +249,7 @@ def test_signature_rejections(sa: DfnsApi) -> None:
         (path, {"kind": "Hash"}, (400, "invalid hash: expected 32 bytes as hex")),
         (path, {"kind": "Transaction", "transaction": "0x00"},
          (400, "signature kind Transaction is not supported by the simulator"
-               " (supported: Hash, Message)")),
+               " (supported: Hash, Message, Eip712)")),
         (path, {"hash": DIGEST.hex()}, (400, "kind is required")),
         (f"/wallets/{btc['id']}/signatures", {"kind": "Message", "message": "0x00"},
          (400, "Message signatures are not supported on network Bitcoin; sign a Hash instead")),

@@ -11,7 +11,7 @@ from typing import Any
 from simulator import errors
 from simulator.http.app import Call
 from simulator.http.routing import AUTH, RouteTable
-from simulator.http.schema import ID, AnyJson, Array, Bool, Obj, Str
+from simulator.http.schema import ID, AnyJson, Array, Bool, Obj, Str, StrOrObject
 from simulator.services import permissions
 from simulator.services.pagination import paginate
 from simulator.wallets import export, service
@@ -24,7 +24,9 @@ OWNER = {"owner": Str(max_length=500), "ownerId": Str(max_length=200),
          "ownerUsername": Str(max_length=500)}
 HEX = Str(max_length=2_000_000)
 SIGNATURE_BODY = Obj(required={"kind": Str(min_length=1, max_length=64)},
-                     optional={"hash": HEX, "message": HEX,
+                     optional={"hash": HEX, "message": StrOrObject(max_length=2_000_000),
+                               "types": AnyJson(), "domain": AnyJson(),
+                               "primaryType": Str(min_length=1, max_length=200),
                                "externalId": Str(min_length=1, max_length=500),
                                "network": Str(min_length=1, max_length=100),
                                "blockchainKind": Str(min_length=1, max_length=64)})
