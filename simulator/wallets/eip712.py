@@ -18,7 +18,7 @@ from typing import Any
 
 from simulator import errors
 from simulator.errors import ApiError
-from simulator.wallets.chains import eip55, keccak256
+from simulator.wallets.chains import eip55, from_hex, keccak256
 
 DOMAIN_TYPE = "EIP712Domain"
 # The domain fields EIP-712 defines, in the order its type lists them.
@@ -189,11 +189,8 @@ def _encode(kind: str, value: Any, structs: Mapping[str, Fields], where: str) ->
 
 
 def _hex(value: Any, where: str) -> bytes:
-    text = value[2:] if isinstance(value, str) and value[:2].lower() == "0x" else value
     try:
-        if not isinstance(text, str):
-            raise ValueError
-        return bytes.fromhex(text)
+        return from_hex(value)
     except ValueError:
         raise _fail(f"{where} must be 0x-prefixed hex", where) from None
 

@@ -237,11 +237,8 @@ def delegate(core: Core, caller: Caller, key: Key, user_id: str) -> Key:
 
 # -- signatures ----------------------------------------------------------------------------
 def _hex_bytes(value: Any, field: str) -> bytes:
-    if not isinstance(value, str):  # ``message`` may be an object (for Eip712)
-        raise errors.bad_request(f"invalid {field}: expected hex", field=field)
-    text = value[2:] if value[:2].lower() == "0x" else value
-    try:
-        return bytes.fromhex(text)
+    try:  # ``message`` may also be an object (for Eip712): not hex either
+        return chains.from_hex(value)
     except ValueError:
         raise errors.bad_request(f"invalid {field}: expected hex", field=field) from None
 

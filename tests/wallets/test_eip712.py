@@ -36,12 +36,12 @@ SPEC_S = 0x07299936D304C153F6443DFA05F40FF007D72911B6F72307F996231605B91562
 SPEC_V = 28
 
 
-def _with_cc() -> tuple[dict[str, Any], dict[str, Any]]:
+def _with_cc() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     types = copy.deepcopy(MAIL_TYPES)
     types["Mail"].insert(2, {"name": "cc", "type": "Person[]"})
     message = {**MAIL, "cc": [{"name": "Alice", "wallet": "0x" + "aa" * 20},
                               {"name": "Dot", "wallet": "0x" + "dd" * 20}]}
-    return types, message
+    return types, MAIL_DOMAIN, message
 
 
 def _recursive() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
@@ -55,7 +55,7 @@ def _recursive() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
 # Digests published by eth-account's and MetaMask eth-sig-util's test tables for the same data.
 VECTORS = [
     ("the EIP-712 example", MAIL_TYPES, MAIL_DOMAIN, MAIL, MAIL_DIGEST),
-    ("with an array of structs", *_with_cc()[:1], MAIL_DOMAIN, _with_cc()[1],
+    ("with an array of structs", *_with_cc(),
      "1780e7e042fa9ec126ccb68cd707d61580d00601b3eff8a5ec05116b46007fdb"),
     ("a domain of its name only, extra message fields ignored",
      {"Person": [{"name": "name", "type": "string"}]}, {"name": "Name"},
