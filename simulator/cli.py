@@ -81,6 +81,18 @@ def check_port(host: str, port: int) -> None:
                               shown) from None
 
 
+def write_bootstrap(path: str, boot: dict[str, Any]) -> None:
+    """Write the bootstrap identity so that a reader never sees it half written.
+
+    Scripts wait for this file to appear and then read it; a plain write lets them read an
+    empty or cut-off file in between. A sibling temporary renamed over the path is atomic.
+    """
+    target = Path(path)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    partial.write_text(json.dumps(boot, indent=2))
+    os.replace(partial, target)
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -114,7 +126,7 @@ def _serve(args: argparse.Namespace) -> int:
     boot = dict(sim.bootstrap())
     boot["baseUrl"] = f"http://{args.host}:{args.port}"
     if args.bootstrap_out:
-        Path(args.bootstrap_out).write_text(json.dumps(boot, indent=2))
+        write_bootstrap(args.bootstrap_out, boot)
     config = uvicorn.Config(sim.app, host=args.host, port=args.port, log_level=args.log_level,
                             access_log=False, lifespan="off")
     server = uvicorn.Server(config)

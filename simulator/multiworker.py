@@ -134,7 +134,8 @@ def _exit_on_sigterm(signum: int, frame: Any) -> None:
 def _serve_on(args: argparse.Namespace, url: str) -> int:
     import uvicorn
 
-    from simulator.cli import admin_settings, retention_settings  # the same for every worker
+    # The same settings for every worker, and the same atomic bootstrap file as one process.
+    from simulator.cli import admin_settings, retention_settings, write_bootstrap
     from simulator.simulator import Simulator
 
     # Ids are random per process; a shared seed would make workers mint the same ids.
@@ -144,7 +145,7 @@ def _serve_on(args: argparse.Namespace, url: str) -> int:
     boot = dict(parent.bootstrap())
     boot["baseUrl"] = f"http://{args.host}:{args.port}"
     if args.bootstrap_out:
-        Path(args.bootstrap_out).write_text(json.dumps(boot, indent=2))
+        write_bootstrap(args.bootstrap_out, boot)
     parent.control.share(fresh=True)  # real time, no faults: nothing left from an earlier run
     close = getattr(parent.core.store, "close", None)
     if close is not None:

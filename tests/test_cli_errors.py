@@ -153,3 +153,36 @@ def test_rules_lists_every_id_the_options_accept(capsys: pytest.CaptureFixture[s
     assert main(["rules", "ua."]) == 0
     narrowed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
     assert narrowed and all(rule.startswith("ua.") for rule in narrowed)
+
+
+def test_the_bootstrap_file_is_never_seen_half_written(tmp_path: Path) -> None:
+    # A script that waits for --bootstrap-out to appear then reads it (as the Ctrl-C test
+    # above does) must never read an empty or cut-off file: readers race one writer here.
+    import json
+    import threading
+
+    from simulator.cli import write_bootstrap
+
+    target = tmp_path / "boot.json"
+    boot = {"orgId": "or-1", "padding": "x" * 200_000}
+    done, torn = threading.Event(), []
+
+    def read_while_written() -> None:
+        while not done.is_set():
+            try:
+                json.loads(target.read_text())
+            except FileNotFoundError:
+                continue
+            except ValueError as exc:
+                torn.append(str(exc))
+
+    reader = threading.Thread(target=read_while_written)
+    reader.start()
+    try:
+        for _ in range(60):
+            write_bootstrap(str(target), boot)
+    finally:
+        done.set()
+        reader.join()
+    assert torn == [] and json.loads(target.read_text()) == boot
+    assert [p.name for p in tmp_path.iterdir()] == ["boot.json"]  # no partial file left
