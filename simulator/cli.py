@@ -89,8 +89,12 @@ def write_bootstrap(path: str, boot: dict[str, Any]) -> None:
     """
     target = Path(path)
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    partial.write_text(json.dumps(boot, indent=2))
-    os.replace(partial, target)
+    try:
+        partial.write_text(json.dumps(boot, indent=2))
+        os.replace(partial, target)
+    except OSError as exc:  # name the file the user gave, not our temporary
+        partial.unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror, str(target)) from None
 
 
 def _serve(args: argparse.Namespace) -> int:
