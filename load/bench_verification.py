@@ -120,8 +120,8 @@ def measure(core: Callable[[], Any], bare: Callable[[], Any], rounds: int, secon
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=21)
-    parser.add_argument("--seconds", type=float, default=0.1, help="per side per round")
+    parser.add_argument("--rounds", type=int, default=105)
+    parser.add_argument("--seconds", type=float, default=0.02, help="per side per round")
     parser.add_argument("--out", default="reports/bench/verification.json")
     args = parser.parse_args(argv)
     cases = {

@@ -38,7 +38,10 @@ def p1(quick: bool) -> dict[str, Any]:
     rows = {}
     for name, make in cases.items():
         core, bare = make()
-        rows[name] = measure(core, bare, rounds=5 if quick else 15, seconds=0.03 if quick else 0.1)
+        # Many short paired rounds rather than a few long ones: a burst of the host's other
+        # load then spoils a few of 75 ratios instead of a third of 15. Same 1.5 s per side;
+        # the spread of the figure over 8 repeats fell from ±0.025 to ±0.007 (docs/load.md).
+        rows[name] = measure(core, bare, rounds=15 if quick else 75, seconds=0.02)
     return {"rows": rows, "min_ratio": min(r["ratio"] for r in rows.values())}
 
 
