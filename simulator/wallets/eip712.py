@@ -26,6 +26,12 @@ DOMAIN_FIELDS = (("name", "string"), ("version", "string"), ("chainId", "uint256
                  ("verifyingContract", "address"), ("salt", "bytes32"))
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _ARRAY = re.compile(r"^(.+)\[(\d*)\]$")
+# A member's type: a name, then any array suffixes (``Person[][2]``), matched in one pass.
+_KIND = re.compile(r"([A-Za-z_$][A-Za-z0-9_$]*)((?:\[[0-9]*\])*)")
+# Real types are a few dozen characters. Without a bound, a type such as ``uint8[][]…[]``
+# as long as the body would cost time growing with the square of its length (each array
+# level re-reads the rest): one request could hold a worker for minutes.
+MAX_TYPE_LENGTH = 256
 _INT = re.compile(r"^(u?)int([1-9][0-9]*)$")
 _FIXED_BYTES = re.compile(r"^bytes([1-9][0-9]*)$")
 # An integer as a string: decimal or 0x-hex, optionally negative; at most 78 decimal digits
@@ -52,10 +58,10 @@ def typed_data_digest(types: Any, domain: Any, message: Any,
     primary = _primary(structs, primary_type)
     if not isinstance(message, Mapping):
         raise _fail("message must be an object", "message")
+    encoder = _Encoder({**structs, DOMAIN_TYPE: domain_fields})
     try:
-        separator = _hash_struct(DOMAIN_TYPE, {**structs, DOMAIN_TYPE: domain_fields},
-                                 domain, "domain")
-        body = _hash_struct(primary, structs, message, "message")
+        separator = encoder.hash_struct(DOMAIN_TYPE, domain, "domain")
+        body = encoder.hash_struct(primary, message, "message")
     except RecursionError:
         raise _fail("nested too deeply", "message") from None
     return keccak256(b"\x19\x01" + separator + body)
@@ -80,7 +86,11 @@ def _structs(types: Any) -> dict[str, Fields]:
                 raise _fail(f"{name}[{i}]: {member['name']!r} is not a valid field name", where)
             if any(member["name"] == seen for seen, _ in fields):
                 raise _fail(f"{name} declares {member['name']} twice", where)
-            fields.append((member["name"], member["type"]))
+            kind = member["type"]
+            if len(kind) > MAX_TYPE_LENGTH:
+                raise _fail(f"{name}.{member['name']}: a type is at most {MAX_TYPE_LENGTH} "
+                            "characters", where)
+            fields.append((member["name"], kind))
         structs[name] = fields
     for name, fields in structs.items():
         for field, kind in fields:
@@ -114,10 +124,10 @@ def _primary(structs: dict[str, Fields], named: Any) -> str:
 
 
 def _element(kind: str) -> str:
-    """The base type of ``kind`` with every array suffix removed (``Person[][2]`` → Person)."""
-    while (match := _ARRAY.match(kind)) is not None:
-        kind = match.group(1)
-    return kind
+    """The base type of ``kind`` with every array suffix removed (``Person[][2]`` → Person);
+    a malformed type is returned as it is (and then found unknown)."""
+    match = _KIND.fullmatch(kind)
+    return match.group(1) if match is not None else kind
 
 
 def _atomic(kind: str) -> bool:
@@ -145,29 +155,46 @@ def encode_type(primary: str, structs: Mapping[str, Fields]) -> str:
                    for name in [primary, *sorted(found)])
 
 
-def _hash_struct(name: str, structs: Mapping[str, Fields], value: Mapping[str, Any],
-                 where: str) -> bytes:
-    encoded = [keccak256(encode_type(name, structs).encode())]
-    for field, kind in structs[name]:
-        if value.get(field) is None:
-            raise _fail(f"missing value for {where}.{field} ({kind})", f"{where}.{field}")
-        encoded.append(_encode(kind, value[field], structs, f"{where}.{field}"))
-    return keccak256(b"".join(encoded))
+class _Encoder:
+    """encodeData over one request's structs. Each struct's type hash is worked out once: an
+    array of many small structs whose types refer to a large graph would otherwise walk that
+    graph again for every item."""
+
+    def __init__(self, structs: Mapping[str, Fields]) -> None:
+        self.structs = structs
+        self._type_hashes: dict[str, bytes] = {}
+
+    def type_hash(self, name: str) -> bytes:
+        known = self._type_hashes.get(name)
+        if known is None:
+            known = self._type_hashes[name] = keccak256(encode_type(name, self.structs).encode())
+        return known
+
+    def hash_struct(self, name: str, value: Mapping[str, Any], where: str) -> bytes:
+        encoded = [self.type_hash(name)]
+        for field, kind in self.structs[name]:
+            if value.get(field) is None:
+                raise _fail(f"missing value for {where}.{field} ({kind})", f"{where}.{field}")
+            encoded.append(self.encode(kind, value[field], f"{where}.{field}"))
+        return keccak256(b"".join(encoded))
+
+    def encode(self, kind: str, value: Any, where: str) -> bytes:
+        """One member's 32-byte encoding (encodeData of EIP-712)."""
+        if (array := _ARRAY.match(kind)) is not None:
+            if not isinstance(value, list):
+                raise _fail(f"{where} must be an array ({kind})", where)
+            if array.group(2) and len(value) != int(array.group(2)):
+                raise _fail(f"{where} must have {array.group(2)} items ({kind})", where)
+            return keccak256(b"".join(self.encode(array.group(1), item, f"{where}[{i}]")
+                                      for i, item in enumerate(value)))
+        if kind in self.structs:
+            if not isinstance(value, Mapping):
+                raise _fail(f"{where} must be an object ({kind})", where)
+            return self.hash_struct(kind, value, where)
+        return _encode_atomic(kind, value, where)
 
 
-def _encode(kind: str, value: Any, structs: Mapping[str, Fields], where: str) -> bytes:
-    """One member's 32-byte encoding (encodeData of EIP-712)."""
-    if (array := _ARRAY.match(kind)) is not None:
-        if not isinstance(value, list):
-            raise _fail(f"{where} must be an array ({kind})", where)
-        if array.group(2) and len(value) != int(array.group(2)):
-            raise _fail(f"{where} must have {array.group(2)} items ({kind})", where)
-        return keccak256(b"".join(_encode(array.group(1), item, structs, f"{where}[{i}]")
-                                  for i, item in enumerate(value)))
-    if kind in structs:
-        if not isinstance(value, Mapping):
-            raise _fail(f"{where} must be an object ({kind})", where)
-        return _hash_struct(kind, structs, value, where)
+def _encode_atomic(kind: str, value: Any, where: str) -> bytes:
     if kind == "string":
         if not isinstance(value, str):
             raise _fail(f"{where} must be a string", where)

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from scenarios.client import DfnsApi, ok
 from simulator.errors import ApiError
-from simulator.wallets import chains
+from simulator.wallets import chains, eip712
+from simulator.wallets.chains import keccak256
 from simulator.wallets.eip712 import encode_type, typed_data_digest
 
 from .helpers import error, verify_ecdsa
@@ -149,6 +150,11 @@ REJECTIONS: list[tuple[str, dict[str, Any], str]] = [
     ("a field named twice", _broken(types={"Mail": [{"name": "a", "type": "string"},
                                                     {"name": "a", "type": "bool"}]}),
      "invalid typed data: Mail declares a twice"),
+    # As long as the body allows, such a type once held a worker for minutes (each array
+    # level re-read the rest of the type).
+    ("a type as long as the body", _broken(types={"Mail": [
+        {"name": "n", "type": "uint8" + "[]" * 200_000}]}),
+     "invalid typed data: Mail.n: a type is at most 256 characters"),
 ]
 
 
@@ -233,3 +239,28 @@ def test_well_formed_typed_data_hashes_and_every_value_counts(data: st.DataObjec
     index = data.draw(st.integers(0, len(kinds) - 1))
     other = data.draw(ATOMS[kinds[index]].filter(lambda v: v != message[f"f{index}"]))
     assert typed_data_digest(types, domain, {**message, f"f{index}": other}) != digest
+
+
+def test_each_struct_type_is_hashed_once_per_digest(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Many items whose type refers to a large graph the items leave empty: walking that graph
+    # for every item made the work grow with items × types (a request could hold a worker).
+    graph = {f"T{i}": [{"name": "next", "type": f"T{i + 1}"}] for i in range(300)}
+    graph["T300"] = [{"name": "end", "type": "bool"}]
+    types = {"Main": [{"name": "items", "type": "Item[]"}],
+             "Item": [{"name": "n", "type": "uint8"}, {"name": "more", "type": "T0[]"}], **graph}
+    message = {"items": [{"n": i % 256, "more": []} for i in range(2_000)]}
+    walks: list[str] = []
+    real = eip712.encode_type
+    monkeypatch.setattr(eip712, "encode_type",
+                        lambda name, structs: walks.append(name) or real(name, structs))
+    digest = typed_data_digest(types, {"name": "x"}, message)
+    assert sorted(walks) == sorted(["EIP712Domain", "Main", "Item"])  # once each, not per item
+    # The same digest as spelled out by hand from the EIP's definitions.
+    type_hash = {name: keccak256(real(name, eip712._structs(types)).encode())
+                 for name in ("Main", "Item")}
+    empty_array = keccak256(b"")
+    items = [keccak256(type_hash["Item"] + (i % 256).to_bytes(32, "big") + empty_array)
+             for i in range(2_000)]
+    body = keccak256(type_hash["Main"] + keccak256(b"".join(items)))
+    separator = keccak256(keccak256(b"EIP712Domain(string name)") + keccak256(b"x"))
+    assert digest == keccak256(b"\x19\x01" + separator + body)
