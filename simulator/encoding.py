@@ -111,11 +111,15 @@ def b64url_decode(value: str) -> bytes:
     return b64_decode("".join(value.split()), strict=False)
 
 
-def hex_decode(value: Any) -> bytes:
-    """Hex with an optional ``0x`` prefix and surrounding whitespace -> bytes."""
+def hex_decode(value: Any, *, strip: bool = True) -> bytes:
+    """Hex with an optional ``0x`` prefix and surrounding whitespace -> bytes.
+
+    ``strip=False`` (the wallet endpoints, as strict as the real ones): no whitespace before
+    the ``0x``.
+    """
     if not isinstance(value, str):
         raise DecodeError("expected a hex string")
-    text = value.strip()
+    text = value.strip() if strip else value
     if text[:2] in ("0x", "0X"):
         text = text[2:]
     try:

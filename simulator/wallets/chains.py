@@ -11,7 +11,6 @@ Keccak-256 (Ethereum's pre-standard SHA-3; ``hashlib.sha3_256`` is *not* it) and
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 from Crypto.Hash import RIPEMD160, keccak
 
@@ -22,13 +21,6 @@ G = (0x79BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798,
      0x483ADA7726A3C4655DA4FBFC0E1108A8FD17B448A68554199C47D08FFB10D4B8)
 
 Point = tuple[int, int] | None
-
-
-def from_hex(value: Any) -> bytes:
-    """The bytes of a hex string, ``0x`` prefix optional; ValueError for anything else."""
-    if not isinstance(value, str):
-        raise ValueError(f"expected a hex string, not {type(value).__name__}")
-    return bytes.fromhex(value[2:] if value[:2].lower() == "0x" else value)
 
 
 def keccak256(data: bytes) -> bytes:

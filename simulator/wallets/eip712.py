@@ -17,8 +17,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from simulator import errors
+from simulator.encoding import DecodeError, hex_decode
 from simulator.errors import ApiError
-from simulator.wallets.chains import eip55, from_hex, keccak256
+from simulator.wallets.chains import eip55, keccak256
 
 DOMAIN_TYPE = "EIP712Domain"
 # The domain fields EIP-712 defines, in the order its type lists them.
@@ -27,7 +28,7 @@ DOMAIN_FIELDS = (("name", "string"), ("version", "string"), ("chainId", "uint256
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _ARRAY = re.compile(r"^(.+)\[(\d*)\]$")
 # A member's type: a name, then any array suffixes (``Person[][2]``), matched in one pass.
-_KIND = re.compile(r"([A-Za-z_$][A-Za-z0-9_$]*)((?:\[[0-9]*\])*)")
+_KIND = re.compile(rf"({_IDENTIFIER.pattern})((?:\[[0-9]*\])*)")
 # Real types are a few dozen characters. Without a bound, a type such as ``uint8[][]…[]``
 # as long as the body would cost time growing with the square of its length (each array
 # level re-reads the rest): one request could hold a worker for minutes.
@@ -217,8 +218,8 @@ def _encode_atomic(kind: str, value: Any, where: str) -> bytes:
 
 def _hex(value: Any, where: str) -> bytes:
     try:
-        return from_hex(value)
-    except ValueError:
+        return hex_decode(value, strip=False)
+    except DecodeError:
         raise _fail(f"{where} must be 0x-prefixed hex", where) from None
 
 

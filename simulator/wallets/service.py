@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 
 from simulator import errors
 from simulator.clock import iso8601
+from simulator.encoding import DecodeError, hex_decode
 from simulator.models import END_USER, Application, User, evolve
 from simulator.services.core import Core
 from simulator.services.identity import Caller
@@ -238,8 +239,8 @@ def delegate(core: Core, caller: Caller, key: Key, user_id: str) -> Key:
 # -- signatures ----------------------------------------------------------------------------
 def _hex_bytes(value: Any, field: str) -> bytes:
     try:  # ``message`` may also be an object (for Eip712): not hex either
-        return chains.from_hex(value)
-    except ValueError:
+        return hex_decode(value, strip=False)
+    except DecodeError:
         raise errors.bad_request(f"invalid {field}: expected hex", field=field) from None
 
 
