@@ -55,6 +55,9 @@ class SimulatorConfig:
     require_nonce: bool = False
     nonce_tolerance: float = 5 * MINUTE
     max_body_bytes: int = 1_000_000
+    # Objects and arrays nested deeper than this answer 400 (see http/app.py: the code that
+    # walks bodies recurses). Real payloads, EIP-712 messages included, nest a handful deep.
+    max_json_depth: int = 64
     # Challenges, user-action records and one-time codes are dropped this long after they
     # expired (on the simulated and the wall clock), so long load runs grow slower; None keeps
     # them all.

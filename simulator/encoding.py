@@ -75,6 +75,31 @@ def loads_json(data: str | bytes) -> Any:
     return json.loads(data)
 
 
+def nested_deeper_than(raw: bytes, value: Any, limit: int) -> bool:
+    """Whether ``value`` (the JSON decoded from ``raw``) nests objects and arrays more than
+    ``limit`` levels deep.
+
+    The code that walks request bodies (payload comparison, the stores' codecs, the journal)
+    recurses, so a body nested a few hundred levels would exhaust the stack deep inside a
+    handler. A body with no more than ``limit`` opening brackets cannot be that deep, which
+    settles nearly every request with two C-level counts; the rest are walked with an
+    explicit stack, in time linear in the body.
+    """
+    if type(value) is not dict and type(value) is not list:
+        return False
+    if raw.count(b"{") + raw.count(b"[") <= limit:
+        return False
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if depth > limit:
+            return True
+        for child in item.values() if type(item) is dict else item:
+            if type(child) is dict or type(child) is list:
+                pending.append((child, depth + 1))
+    return False
+
+
 def b64url_encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 

@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from simulator import errors
-from simulator.encoding import compact_json, loads_json
+from simulator.encoding import compact_json, loads_json, nested_deeper_than
 from simulator.errors import ApiError
 from simulator.http.routing import AUTH, NONE, SA, TEMP, RouteSpec
 from simulator.http.schema import policy_in_effect
@@ -223,6 +223,10 @@ class Endpoint:
                     raise ApiError(400, "request body is not valid JSON",
                                    code="invalid_json") from None
                 # Mutant (json.body off, TEST-ONLY): an unparsable body is read as no body.
+            limit = core.config.max_json_depth
+            if nested_deeper_than(raw, parsed, limit):
+                raise ApiError(400, f"request body is nested too deeply (at most {limit} levels)",
+                               code="invalid_json")
         # 1. caller identity decides the org for everything after it
         if spec.caller in (AUTH, SA):
             call.caller = resolve_caller(core, headers.get("authorization"))

@@ -282,12 +282,18 @@ TOKEN = Str(min_length=1, max_length=4000)
 TEXT = Str(max_length=10_000)
 NAME = Str(min_length=1, max_length=500)
 B64 = Str(min_length=1, max_length=200_000)
+# The two fields decoded as CBOR. fido2's decoder copies the rest of its input for every item
+# it reads, so its time grows with the square of the length (200 KB of base64: ~0.3 s of
+# CPU). Real attestation objects, certificate chains included, take a few KB; assertion
+# authenticator data is 37 bytes plus a small extensions map.
+ATTESTATION_DATA = Str(min_length=1, max_length=32_768)
+AUTHENTICATOR_DATA = Str(min_length=1, max_length=4_096)
 
 CREDENTIAL_INFO = Obj(
     optional={
         "credId": B64,
         "clientData": B64,
-        "attestationData": B64,
+        "attestationData": ATTESTATION_DATA,
         "password": Str(max_length=1000),
         "otpCode": Str(max_length=100),
     }
@@ -302,7 +308,7 @@ CREDENTIAL_ATTESTATION = Obj(
 CREDENTIAL_ASSERTION_INFO = Obj(
     required={"credId": B64, "clientData": B64, "signature": B64},
     optional={
-        "authenticatorData": B64,
+        "authenticatorData": AUTHENTICATOR_DATA,
         "userHandle": Str(max_length=10_000),
         "algorithm": Str(max_length=64),
     },

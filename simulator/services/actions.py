@@ -85,7 +85,7 @@ def _json_value(text: str | bytes | None) -> Any:
         return _EMPTY
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # a signed payload may nest past the stack
         return ("invalid", text)
     if value == {} or value is None:
         return _EMPTY

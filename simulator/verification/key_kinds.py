@@ -67,8 +67,8 @@ def _client_data_hashes(cd: ClientData) -> list[str]:
             text = json.dumps(cd.fields, separators=(",", ":"), sort_keys=True,
                               ensure_ascii=ascii_only)
             h = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        except (TypeError, ValueError, UnicodeEncodeError):  # unsortable keys cannot occur
-            continue
+        except (TypeError, ValueError, UnicodeEncodeError, RecursionError):
+            continue  # unsortable keys cannot occur; nesting past the stack can: raw hash only
         if h not in hashes:
             hashes.append(h)
     return hashes

@@ -33,6 +33,11 @@ _KIND = re.compile(rf"({_IDENTIFIER.pattern})((?:\[[0-9]*\])*)")
 # as long as the body would cost time growing with the square of its length (each array
 # level re-reads the rest): one request could hold a worker for minutes.
 MAX_TYPE_LENGTH = 256
+# Real typed data declares a handful of structs with a few dozen members in all (a Seaport
+# order: 4 structs, 30 members). The type hashes walk the struct graph once per struct, so the
+# work grows with structs × members; these bounds keep any body to milliseconds.
+MAX_STRUCTS = 100
+MAX_MEMBERS = 1_000
 _INT = re.compile(r"^(u?)int([1-9][0-9]*)$")
 _FIXED_BYTES = re.compile(r"^bytes([1-9][0-9]*)$")
 # An integer as a string: decimal or 0x-hex, optionally negative; at most 78 decimal digits
@@ -71,22 +76,30 @@ def typed_data_digest(types: Any, domain: Any, message: Any,
 def _structs(types: Any) -> dict[str, Fields]:
     if not isinstance(types, Mapping) or not types:
         raise _fail("types must be an object of struct definitions", "types")
+    if len(types) > MAX_STRUCTS:
+        raise _fail(f"at most {MAX_STRUCTS} struct types", "types")
     structs: dict[str, Fields] = {}
+    total = 0
     for name, members in types.items():
         where = f"types.{name}"
         if not _IDENTIFIER.fullmatch(name):
             raise _fail(f"{name!r} is not a valid type name", where)
         if not isinstance(members, list):
             raise _fail(f"{name} must be a list of {{name, type}}", where)
+        total += len(members)
+        if total > MAX_MEMBERS:
+            raise _fail(f"at most {MAX_MEMBERS} members in all types", where)
         fields: Fields = []
+        names: set[str] = set()
         for i, member in enumerate(members):
             if not isinstance(member, Mapping) or not isinstance(member.get("name"), str) \
                     or not isinstance(member.get("type"), str):
                 raise _fail(f"{name}[{i}] must be {{name: string, type: string}}", where)
             if not _IDENTIFIER.fullmatch(member["name"]):
                 raise _fail(f"{name}[{i}]: {member['name']!r} is not a valid field name", where)
-            if any(member["name"] == seen for seen, _ in fields):
+            if member["name"] in names:
                 raise _fail(f"{name} declares {member['name']} twice", where)
+            names.add(member["name"])
             kind = member["type"]
             if len(kind) > MAX_TYPE_LENGTH:
                 raise _fail(f"{name}.{member['name']}: a type is at most {MAX_TYPE_LENGTH} "
