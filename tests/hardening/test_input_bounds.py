@@ -3,6 +3,7 @@ graphs, header values, and the journal's masking of planted text."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from typing import Any
@@ -36,25 +37,24 @@ def _with_member(levels: int) -> str:
     return '{"username":"nobody","x":' + _nested(levels) + "}"
 
 
-def _post(door: httpx.Client, path: str, raw: str, **headers: str) -> httpx.Response:
-    return door.post(path, content=raw.encode(),
-                     headers={"Content-Type": "application/json", **headers})
+def _login_init(door: httpx.Client, raw: str) -> httpx.Response:
+    return door.post("/auth/login/init", content=raw.encode(),
+                     headers={"Content-Type": "application/json"})
 
 
 # -- nesting ----------------------------------------------------------------------------------
 def test_a_body_one_level_past_the_limit_is_refused(door: httpx.Client) -> None:
     # The object is level 1, so 63 arrays inside it make 64 levels: allowed (and then refused
     # for what it is, an unknown user); 64 arrays make 65.
-    allowed = _post(door, "/auth/login/init", _with_member(63))
+    allowed = _login_init(door, _with_member(63))
     assert allowed.json()["message"] != TOO_DEEP
-    assert_error(_post(door, "/auth/login/init", _with_member(64)), 400, TOO_DEEP)
-    assert_error(_post(door, "/auth/login/init", _nested(900)), 400, TOO_DEEP)
+    assert_error(_login_init(door, _with_member(64)), 400, TOO_DEEP)
+    assert_error(_login_init(door, _nested(900)), 400, TOO_DEEP)
 
 
 def test_brackets_inside_strings_do_not_count(door: httpx.Client) -> None:
     # Only structure counts: 500 brackets inside a string nest nothing.
-    response = _post(door, "/auth/login/init",
-                     json.dumps({"username": "[" * 250 + "{" * 250}))
+    response = _login_init(door, json.dumps({"username": "[" * 250 + "{" * 250}))
     assert response.json()["message"] != TOO_DEEP
 
 
@@ -118,9 +118,7 @@ def test_key_client_data_nested_past_the_stack_keeps_its_raw_hash() -> None:
     assert _client_data_hashes(ClientData(raw, fields)) == [hashlib.sha256(raw).hexdigest()]
 
 
-def test_a_nonce_header_is_bounded_and_never_crashes(sa: DfnsApi, door: httpx.Client) -> None:
-    import base64
-
+def test_a_nonce_header_is_bounded_and_never_crashes(sa: DfnsApi) -> None:
     nested = base64.urlsafe_b64encode(_nested(190).encode()).decode()  # 508 characters
     for bad in ("A" * 513, nested, base64.urlsafe_b64encode(_nested(2000).encode()).decode()):
         assert_error(sa.request("GET", "/auth/credentials", headers={"X-DFNS-NONCE": bad}), 400,
@@ -166,6 +164,6 @@ def test_jwt_masking_starts_only_where_a_token_can_start() -> None:
 
 def test_a_planted_run_reads_back_from_the_journal(door: httpx.Client, sim: Simulator) -> None:
     planted = "eyJ" * 100_000
-    _post(door, "/auth/login/init", json.dumps({"username": planted}))
+    _login_init(door, json.dumps({"username": planted}))
     entry = sim.journal(1)[0]
     assert entry["requestBody"] == {"username": planted}
