@@ -10,7 +10,8 @@
   worker, median and spread over rounds; then ``--workers 2`` ÷ ``--workers 1`` on the shared
   SQLite store (and ÷ the in-memory single worker).
 - **P4** ``sim.client()`` ÷ Starlette's ``TestClient`` on the same call (POST /auth/action/init).
-- A cProfile of in-process hot-path flows (top functions) goes to reports/bench/profile.txt.
+- A cProfile of the server side of in-process hot-path flows (top functions) goes to
+  reports/bench/profile.txt.
 
 Figures depend on the machine and on what else runs on it: compare ratios, measured in one run.
 """

@@ -130,8 +130,8 @@ def markdown(report: dict[str, Any]) -> str:
                 f"TestClient {r['testclient_calls_s']['median']} calls/s: "
                 f"**ratio {r['ratio']}**", ""]
     if report.get("profile_top"):
-        out += ["## Hot-path profile (cProfile, in-process flows, by own time)", "", "```",
-                *report["profile_top"], "```", ""]
+        out += ["## Hot-path profile (cProfile, server side of in-process flows, by own time)",
+                "", "```", *report["profile_top"], "```", ""]
     return "\n".join(out)
 
 

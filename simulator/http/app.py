@@ -252,11 +252,11 @@ class Endpoint:
         # 5. schema
         with policy_in_effect(core.config.policy):
             if spec.body is not None:
-                call.body = spec.body.validate(parsed if parsed is not None else {}, "")
+                call.body = spec.body.accept(parsed if parsed is not None else {})
             else:
                 call.body = parsed
             if spec.query is not None:
-                call.query = spec.query.validate(query, "query")
+                call.query = spec.query.accept(query, "query")
         # 6. user action, last: a token is only consumed by a request that is otherwise valid
         if spec.user_action:
             call.user_action = actions.redeem(

@@ -7,9 +7,10 @@ document served at ``/_sim/openapi.json``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from simulator.errors import ApiError
@@ -61,10 +62,48 @@ def _wrong_type(path: str, message: str) -> ApiError:
     return _Absent(path) if _off("schema.type") else _fail(path, message)
 
 
+class _Unsure(Exception):
+    """Raised by a compiled checker (:meth:`Schema.accept`) on anything but plainly valid
+    input: the full :meth:`Schema.validate` then decides, with its exact error or mutant."""
+
+
+Checker = Callable[[Any], Any]
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
 @dataclass(frozen=True)
 class Schema:
+    """``validate`` is the definition: every rule, its exact 400, the mutants' behaviour.
+    ``accept`` gives the same answer faster, through a checker compiled once per schema
+    that only decides plainly valid input (the usual case) and hands anything else over.
+    Profiling ``POST /auth/action`` put the general walk at ~7 % of the request."""
+
     def validate(self, value: Any, path: str) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def accept(self, value: Any, path: str = "") -> Any:
+        """``validate(value, path)``; valid input takes the compiled checker."""
+        try:
+            return self.checker(value)
+        except _Unsure:
+            return self.validate(value, path)
+
+    @cached_property
+    def checker(self) -> Checker:
+        return self.compile()
+
+    def compile(self) -> Checker:
+        """A function returning what ``validate`` returns for valid input and raising
+        :class:`_Unsure` otherwise; it never reads the policy (only failures do). This one,
+        for a kind of schema without its own, leaves every value to ``validate``."""
+
+        def check(value: Any) -> Any:
+            raise _Unsure
+
+        return check
 
     def openapi(self) -> dict[str, Any]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -92,6 +131,18 @@ class Str(Schema):
             raise _fail(path, f"{path} is too long")
         return value
 
+    def compile(self) -> Checker:
+        low, high = self.min_length, self.max_length
+        choices = None if self.enum is None else frozenset(self.enum)
+
+        def check(value: Any) -> Any:
+            if not isinstance(value, str) or not low <= len(value) <= high \
+                    or (choices is not None and value not in choices):
+                raise _Unsure
+            return value
+
+        return check
+
     def empty(self) -> Any:
         return ""
 
@@ -118,6 +169,17 @@ class Int(Schema):
             raise _fail(path, f"invalid {path}: must be at most {self.maximum}")
         return value
 
+    def compile(self) -> Checker:
+        low, high = self.minimum, self.maximum
+
+        def check(value: Any) -> Any:
+            if isinstance(value, bool) or not isinstance(value, int) \
+                    or (low is not None and value < low) or (high is not None and value > high):
+                raise _Unsure
+            return value
+
+        return check
+
     def empty(self) -> Any:
         return self.minimum if self.minimum is not None else 0
 
@@ -137,6 +199,14 @@ class Bool(Schema):
             raise _wrong_type(path, f"{path} must be a boolean")
         return value
 
+    def compile(self) -> Checker:
+        def check(value: Any) -> Any:
+            if not isinstance(value, bool):
+                raise _Unsure
+            return value
+
+        return check
+
     def empty(self) -> Any:
         return False
 
@@ -152,6 +222,14 @@ class StrOrNumber(Schema):
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise _wrong_type(path, f"{path} must be an ISO-8601 string or a number")
         return value
+
+    def compile(self) -> Checker:
+        def check(value: Any) -> Any:
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                raise _Unsure
+            return value
+
+        return check
 
     def empty(self) -> Any:
         return 0
@@ -173,6 +251,16 @@ class StrOrObject(Schema):
         if not isinstance(value, str):
             raise _wrong_type(path, f"{path} must be a string or an object")
         return Str(max_length=self.max_length).validate(value, path)
+
+    def compile(self) -> Checker:
+        high = self.max_length
+
+        def check(value: Any) -> Any:
+            if isinstance(value, dict) or (isinstance(value, str) and len(value) <= high):
+                return value
+            raise _Unsure
+
+        return check
 
     def empty(self) -> Any:
         return ""
@@ -196,6 +284,16 @@ class Array(Schema):
             raise _fail(path, f"{path} must have at least {self.min_items} item(s)")
         return [self.items.validate(v, f"{path}[{i}]") for i, v in enumerate(value)]
 
+    def compile(self) -> Checker:
+        item, low, high = self.items.checker, self.min_items, self.max_items
+
+        def check(value: Any) -> Any:
+            if not isinstance(value, list) or not low <= len(value) <= high:
+                raise _Unsure
+            return [item(v) for v in value]
+
+        return check
+
     def empty(self) -> Any:
         return []
 
@@ -210,6 +308,9 @@ class Array(Schema):
 class AnyJson(Schema):
     def validate(self, value: Any, path: str) -> Any:
         return value
+
+    def compile(self) -> Checker:
+        return _identity
 
     def empty(self) -> Any:
         return None
@@ -262,6 +363,44 @@ class Obj(Schema):
             for k in unknown:
                 out.setdefault(k, data[k])
         return out
+
+    def compile(self) -> Checker:
+        # Built as validate() builds its answer: required members in declared order, then the
+        # optional ones present and not null, then (extra=True) unknown members in input order.
+        required = tuple((name, schema.checker) for name, schema in self.required.items())
+        optional = tuple((name, schema.checker) for name, schema in self.optional.items()
+                         if name not in self.required)  # validate() would only repeat it
+        declared = frozenset(self.required) | frozenset(self.optional)
+        aliases, extra = tuple(self.aliases), self.extra
+
+        def check(value: Any) -> Any:
+            if not isinstance(value, dict):
+                raise _Unsure
+            for alias in aliases:  # renaming is validate()'s business
+                if alias in value:
+                    raise _Unsure
+            out = {}
+            for name, member in required:
+                item = value.get(name)
+                if item is None:
+                    raise _Unsure
+                out[name] = member(item)
+            known = len(required)
+            for name, member in optional:
+                if name in value:
+                    known += 1
+                    item = value[name]
+                    if item is not None:
+                        out[name] = member(item)
+            if known != len(value):  # members neither schema names
+                if not extra:
+                    raise _Unsure
+                for name, item in value.items():
+                    if name not in declared:
+                        out.setdefault(name, item)
+            return out
+
+        return check
 
     def empty(self) -> Any:
         return self.validate({}, "")

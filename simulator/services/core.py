@@ -89,18 +89,18 @@ class Core:
         self.derived: dict[str, dict[Any, Any]] = {}
 
     def cached(self, name: str, key: Any, tables: tuple[str, ...],
-               compute: Callable[[], Any]) -> Any:
-        """``compute()``, reused while none of ``tables`` changed; always fresh on a store
+               compute: Callable[..., Any], *args: Any) -> Any:
+        """``compute(*args)``, reused while none of ``tables`` changed; always fresh on a store
         that cannot tell (a shared store another process may write to)."""
         versions = getattr(self.store, "versions", None)
         if versions is None:
-            return compute()
+            return compute(*args)
         stamp = versions(tables)  # read before computing: a write during compute() bumps it
         memo = self.derived.setdefault(name, {})
         hit = memo.get(key)
         if hit is not None and hit[0] == stamp:
             return hit[1]
-        value = compute()
+        value = compute(*args)
         if len(memo) >= 10_000:
             memo.clear()
         memo[key] = (stamp, value)

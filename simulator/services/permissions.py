@@ -108,8 +108,8 @@ def operations_of(core: Core, identity_id: str) -> frozenset[str]:
     Asked twice per request (the app and the caller); cached until a permission-related
     table changes.
     """
-    return core.cached("operations", identity_id, _OPERATION_TABLES,
-                       lambda: _operations_of(core, identity_id))
+    return core.cached("operations", identity_id, _OPERATION_TABLES, _operations_of,
+                       core, identity_id)
 
 
 def _operations_of(core: Core, identity_id: str) -> frozenset[str]:
@@ -146,27 +146,26 @@ def token_operations(core: Core, caller: Caller) -> frozenset[str] | None:
 
 
 def check(core: Core, *, app: Application | None, caller: Caller | None,
-          operations: Iterable[str], app_only: bool = False) -> None:
+          operations: tuple[str, ...], app_only: bool = False) -> None:
     """Raise 403 naming the first operation the app, the user or the token lacks."""
-    required = list(operations)
-    if not required:
+    if not operations:
         return
     policy = core.config.policy
     if app is not None and policy.on("permissions.app"):
         app_ops = operations_of(core, app.id)
-        for op in required:
+        for op in operations:
             if not allows(app_ops, op):
                 raise errors.not_permitted("Application", app.id, op)
     if caller is None or app_only:
         return
     if policy.on("permissions.user"):
         user_ops = operations_of(core, caller.user.id)
-        for op in required:
+        for op in operations:
             if not allows(user_ops, op):
                 raise errors.not_permitted(caller.user.kind, caller.user.id, op)
     token_ops = token_operations(core, caller) if policy.on("permissions.token") else None
     if token_ops is not None:
-        for op in required:
+        for op in operations:
             if not allows(token_ops, op):
                 raise errors.not_permitted(caller.user.kind, caller.user.id, op)
 

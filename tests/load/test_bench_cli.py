@@ -1,4 +1,5 @@
-"""``dfns-sim bench`` arguments and output hygiene (nothing here runs a measurement)."""
+"""``dfns-sim bench`` arguments and output hygiene (nothing here times anything; the profile
+test runs 20 in-process flows)."""
 
 from __future__ import annotations
 
@@ -51,3 +52,15 @@ def test_testclient_import_does_not_warn_about_httpx() -> None:
     assert ours.returncode != 0
     assert "StarletteDeprecationWarning: after" in ours.stderr, ours.stderr
     assert "httpx2" not in ours.stderr, ours.stderr
+
+
+def test_the_profile_covers_the_server_side_only(tmp_path: Path) -> None:
+    """The client's httpx and the authenticator's signing are the load generator's cost, not
+    the simulator's: the profile must not show them, and must show the request path."""
+    from load.bench.inprocess import profile
+
+    top = profile(tmp_path, flows=20)
+    text = (tmp_path / "profile.txt").read_text()
+    assert "simulator/http/app.py" in text and "services/actions.py" in text
+    assert "httpx" not in text and "virtual_authenticators" not in text
+    assert top[0].split()[:2] == ["ncalls", "tottime"]

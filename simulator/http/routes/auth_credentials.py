@@ -27,7 +27,8 @@ KIND = Str(min_length=1, max_length=64)
 CREATE_BODY = Obj(
     required={"challengeIdentifier": TOKEN, "credentialName": NAME,
               **CREDENTIAL_ATTESTATION.required},
-    optional=dict(CREDENTIAL_ATTESTATION.optional),
+    optional={name: schema for name, schema in CREDENTIAL_ATTESTATION.optional.items()
+              if name != "credentialName"},  # required here
     aliases={"kind": "credentialKind"},
 )
 
